@@ -1,0 +1,260 @@
+"""Whole-clip inference: one jitted, padded forward pass for every caller.
+
+``evaluate.py``, ``predict.py`` and ``extract_melody`` all go through
+``InferenceModel``. Clips are zero-padded to the smallest of a few fixed
+lengths (``config.eval.pad_lengths``), so a new clip length does not trigger a
+new XLA compilation. Padding is exact: BatchNorm turns zero input into
+non-zero values, so every BatchNorm output is multiplied by a mask of the
+valid frames (a flax method interceptor), which makes the padded frames look
+like the convolutions' own zero padding. Clips longer than the largest pad
+length are cut into overlapping windows whose margins cover the receptive
+field, so the joined logits equal those of one pass over the whole clip.
+"""
+
+import os
+import pathlib
+from typing import Any
+
+import flax.linen as nn
+from flax import traverse_util
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxmelody import errors
+from jaxmelody import models
+from jaxmelody import pitch
+from jaxmelody.features import FEATURES
+
+PRETRAINED_DIR = pathlib.Path(__file__).resolve().parent / 'pretrained'
+BN_MODES = ('running', 'batch')
+
+
+def receptive_radius(model_config) -> int:
+  """Frames on each side that can influence one output frame.
+
+  Each 3x3 layer of dilation d reaches d frames further; the dense encoder
+  is a chain of its dilations, then CONV6.. and CONV8 reach one frame each.
+  """
+  return (sum(int(d) for d in model_config.dilations)
+          + len(model_config.decoder_channels) + 1)
+
+
+class InferenceModel:
+  """A model and its variables, ready to turn CFP features into logits.
+
+  Attributes:
+    traces: How many times the jitted forward function was traced (one per
+      compiled input shape); tests use it to check there are no recompiles.
+  """
+
+  def __init__(self, model_config, variables, *, pad_lengths=(512, 1024),
+               piece_frames: int = 0, bn_inference: str = 'running'):
+    """Builds the model and places the variables on the device.
+
+    Args:
+      model_config: ``config.model``.
+      variables: {'params', 'batch_stats'}.
+      pad_lengths: frame counts the running-statistics forward pass is
+        compiled for; longer clips are processed in windows of the largest.
+      piece_frames: 0 runs each clip whole; > 0 cuts it into independent
+        pieces of that many frames and joins their logits (the released
+        code used 3120), without context across piece boundaries.
+      bn_inference: 'running' (BatchNorm running averages) or 'batch' (the
+        statistics of the piece being processed, as the released code).
+
+    Raises:
+      errors.ConfigError: for an unknown mode or unusable lengths.
+    """
+    if bn_inference not in BN_MODES:
+      raise errors.ConfigError(f'config.model.bn_inference: {bn_inference!r} '
+                               f'is not one of {BN_MODES}')
+    self.pad_lengths = tuple(sorted({int(n) for n in pad_lengths}))
+    self.piece_frames = int(piece_frames)
+    self.bn_inference = bn_inference
+    self.radius = receptive_radius(model_config)
+    if not self.pad_lengths or self.pad_lengths[0] < 1:
+      raise errors.ConfigError(f'config.eval.pad_lengths: {pad_lengths} must '
+                               'be a non-empty list of positive frame counts')
+    if bn_inference == 'running' and self.pad_lengths[-1] <= 4 * self.radius:
+      raise errors.ConfigError(
+          f'config.eval.pad_lengths: the largest ({self.pad_lengths[-1]}) must '
+          f'exceed 4x the receptive radius ({self.radius} frames)')
+    if self.piece_frames < 0:
+      raise errors.ConfigError(f'config.eval.piece_frames: must be >= 0, got '
+                               f'{piece_frames}')
+    self.model = models.create_model(model_config)
+    self.variables = jax.device_put(
+        {'params': variables['params'],
+         'batch_stats': variables['batch_stats']})
+    self.traces = 0
+    self._forward = jax.jit(self._masked_forward)
+    self._batch_forward = jax.jit(self._batch_stats_forward)
+
+  def _masked_forward(self, variables, x, n_valid):
+    """Logits [L, 257] of x [1, 256, L, 3] whose first n_valid frames count."""
+    self.traces += 1  # runs only while tracing, i.e. once per compilation
+    mask = (jnp.arange(x.shape[2]) < n_valid)[None, None, :, None]
+
+    def zero_padded_frames(next_fun, args, kwargs, context):
+      y = next_fun(*args, **kwargs)
+      if (isinstance(context.module, nn.BatchNorm)
+          and context.method_name == '__call__'):
+        y = jnp.where(mask, y, jnp.zeros((), y.dtype))
+      return y
+
+    with nn.intercept_methods(zero_padded_frames):
+      logits = self.model.apply(variables, x, train=False)
+    return logits[0]
+
+  def _batch_stats_forward(self, variables, x):
+    """The released code's inference: BatchNorm in training mode.
+
+    Statistics come from ``x`` itself, so padding would change them: each
+    piece runs at its exact length, and a new length recompiles. That cost
+    is accepted only in this reproduction mode (configs/msfcn_released.py).
+    """
+    self.traces += 1
+    logits, _ = self.model.apply(variables, x, train=True,
+                                 mutable=['batch_stats'])
+    return logits[0]  # the running-average update is discarded
+
+  def _run_padded(self, cfp: np.ndarray) -> np.ndarray:
+    """One padded pass; cfp [3, 256, t] with t <= max pad length."""
+    t = cfp.shape[-1]
+    length = next(n for n in self.pad_lengths if n >= t)
+    x = np.zeros((1, FEATURES.n_bins, length, 3), np.float32)
+    x[0, :, :t] = models.cfp_to_input(cfp)
+    return np.asarray(self._forward(self.variables, x, np.int32(t)))[:t]
+
+  def _run_whole(self, cfp: np.ndarray) -> np.ndarray:
+    """Logits of one clip (or piece) as if it ran in a single pass."""
+    t = cfp.shape[-1]
+    if self.bn_inference == 'batch':
+      x = models.cfp_to_input(cfp)[None]
+      return np.asarray(self._batch_forward(self.variables, x))
+    longest = self.pad_lengths[-1]
+    if t <= longest:
+      return self._run_padded(cfp)
+    # Overlapping windows: each keeps only its core, whose outputs see the
+    # full receptive field (margin frames each side), so joins are seamless.
+    margin = self.radius
+    core = longest - 2 * margin
+    out = np.empty((t, FEATURES.n_classes), np.float32)
+    for start in range(0, t, core):
+      stop = min(start + core, t)
+      lo, hi = max(0, start - margin), min(t, stop + margin)
+      out[start:stop] = self._run_padded(cfp[..., lo:hi])[start - lo:stop - lo]
+    return out
+
+  def logits(self, cfp) -> np.ndarray:
+    """Per-frame logits of one clip.
+
+    Args:
+      cfp: float [3, 256, T] CFP features (``cfp.compute_cfp``).
+
+    Returns:
+      float32 [T, 257]; row 0 = no melody.
+    """
+    cfp = np.asarray(cfp, np.float32)
+    if cfp.ndim != 3 or cfp.shape[:2] != (3, FEATURES.n_bins):
+      raise errors.AudioError(f'features: expected CFP of shape [3, '
+                              f'{FEATURES.n_bins}, T], got {cfp.shape}')
+    t = cfp.shape[-1]
+    if t == 0:
+      return np.zeros((0, FEATURES.n_classes), np.float32)
+    step = self.piece_frames or t
+    return np.concatenate([self._run_whole(cfp[..., s:s + step])
+                           for s in range(0, t, step)])
+
+  def melody(self, cfp):
+    """Decoded melody of one clip: (f0_hz float64 [T], voicing float64 [T])."""
+    return pitch.decode(self.logits(cfp))
+
+
+def from_config(config, variables) -> InferenceModel:
+  """An InferenceModel with the settings of a full config."""
+  return InferenceModel(config.model, variables,
+                        pad_lengths=config.eval.pad_lengths,
+                        piece_frames=config.eval.get('piece_frames', 0),
+                        bn_inference=config.model.get('bn_inference',
+                                                      'running'))
+
+
+def _check_fits(variables, model_config, source: str) -> dict[str, Any]:
+  """Raises CheckpointError unless the variables fit ``model_config``."""
+  if not isinstance(variables, dict) or 'params' not in variables:
+    raise errors.CheckpointError(f'{source}: does not hold model parameters')
+  variables = {'params': variables['params'],
+               'batch_stats': variables.get('batch_stats', {})}
+  model = models.create_model(model_config)
+  expected = jax.eval_shape(
+      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
+  want = {k: v.shape for k, v in traverse_util.flatten_dict(expected).items()}
+  got = {k: np.shape(v)
+         for k, v in traverse_util.flatten_dict(variables).items()}
+  for key in sorted(set(want) | set(got)):
+    if want.get(key) != got.get(key):
+      raise errors.CheckpointError(
+          f'{source}: does not fit config.model {model_config.get("name", "")!r}'
+          f' ({"/".join(key)}: checkpoint has {got.get(key)}, model needs '
+          f'{want.get(key)})')
+  return variables
+
+
+def _workdir_has_checkpoint(workdir) -> bool:
+  ckpt_dir = os.path.join(workdir, 'checkpoints')
+  return os.path.isdir(ckpt_dir) and any(
+      name.isdigit() for name in os.listdir(ckpt_dir))
+
+
+def _load(path: str):
+  """Reads variables from any supported checkpoint path."""
+  # Imported here: checkpoints pulls in orbax, which predict-only use of a
+  # bundled model does not need.
+  from jaxmelody import checkpoints  # pylint: disable=g-import-not-at-top
+  if os.path.isfile(path) and path.endswith('.pkl'):
+    from jaxmelody import msfcn_import  # pylint: disable=g-import-not-at-top
+    return msfcn_import.import_msfcn_checkpoint(path)
+  if os.path.isfile(path) and os.path.basename(path) == 'variables.msgpack':
+    return checkpoints.load_pretrained(os.path.dirname(path))
+  if os.path.isdir(path):
+    if os.path.isfile(os.path.join(path, 'variables.msgpack')):
+      return checkpoints.load_pretrained(path)
+    return checkpoints.restore_variables(path)
+  raise errors.CheckpointError(
+      f'{path}: not a checkpoint (expected a workdir, a checkpoint folder, a '
+      'folder with variables.msgpack or the authors\' .pkl)')
+
+
+def resolve_variables(checkpoint, config, workdir=None) -> dict[str, Any]:
+  """Finds the weights eval/predict should use.
+
+  Args:
+    checkpoint: a workdir, an orbax checkpoint folder, a pretrained-style
+      folder (variables.msgpack), the authors' ``.pkl``, or None/'' for the
+      workdir's latest checkpoint, else the bundled pretrained model.
+    config: the full config (``config.model`` decides the architecture).
+    workdir: the run's workdir, or None.
+
+  Returns:
+    {'params', 'batch_stats'} that fit ``config.model``.
+
+  Raises:
+    errors.CheckpointError: nothing found, unreadable, or the wrong model.
+  """
+  if checkpoint:
+    path = os.fspath(checkpoint)
+    if not os.path.exists(path):
+      raise errors.CheckpointError(f'{path}: checkpoint does not exist')
+    return _check_fits(_load(path), config.model, path)
+  if workdir and _workdir_has_checkpoint(workdir):
+    return _check_fits(_load(os.fspath(workdir)), config.model, workdir)
+  bundled = PRETRAINED_DIR / str(config.model.name)
+  if (bundled / 'variables.msgpack').is_file():
+    return _check_fits(_load(str(bundled)), config.model, str(bundled))
+  where = f'{workdir} holds no checkpoint and ' if workdir else ''
+  raise errors.CheckpointError(
+      f'--checkpoint: {where}there is no bundled pretrained model for '
+      f'config.model.name={config.model.name!r} ({bundled}); pass '
+      '--checkpoint=<workdir, checkpoint folder or the authors\' .pkl>')

@@ -1,0 +1,168 @@
+"""Training batches and validation tracks, read with grain.
+
+Training examples are random ``crop_frames``-frame windows of whole clips,
+shuffled with a seed, repeated forever (each epoch reshuffled and recropped),
+and cut into global batches of ``config.train.batch_size``. Every process
+reads only its own shard (every ``process_count``-th element) and the shards
+are joined into global ``jax.Array``s sharded over the mesh axis ``'data'``.
+
+The pipeline is one grain ``MapDataset`` chain, so element ``i`` of the
+stream is a pure function of (seed, i): the same seed gives the same batches,
+and the grain iterator's state (a small JSON dict) is all a resumed run needs
+to continue with exactly the next batch.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from absl import logging
+import grain
+import jax
+import numpy as np
+
+from jaxmelody import datasets
+from jaxmelody.errors import ConfigError, DatasetError
+
+
+def crop_example(example: dict[str, Any], crop_frames: int,
+                 rng: np.random.Generator) -> dict[str, np.ndarray]:
+  """Cuts one random training window out of a whole clip.
+
+  Args:
+    example: A clip with 'cfp' float32 [3, 256, T] and 'target' int32 [T].
+    crop_frames: Window length C.
+    rng: Source of the window's start.
+
+  Returns:
+    {'x': float32 [256, C, 3] (``models.cfp_to_input`` layout), 'target':
+    int32 [C], 'mask': float32 [C]}; a clip shorter than C is zero-padded at
+    the end and the padding has mask 0 (and target 0).
+  """
+  cfp = np.asarray(example['cfp'], np.float32)
+  target = np.asarray(example['target'], np.int32)
+  frames = target.shape[0]
+  start = int(rng.integers(0, frames - crop_frames + 1)) if (
+      frames > crop_frames) else 0
+  n = min(frames, crop_frames)
+  x = np.zeros((cfp.shape[1], crop_frames, cfp.shape[0]), np.float32)
+  x[:, :n] = cfp[:, :, start:start + n].transpose(1, 2, 0)
+  out_target = np.zeros(crop_frames, np.int32)
+  out_target[:n] = target[start:start + n]
+  mask = np.zeros(crop_frames, np.float32)
+  mask[:n] = 1.0
+  return {'x': x, 'target': out_target, 'mask': mask}
+
+
+class Subset(Sequence):
+  """The examples of a random-access source at the given indices."""
+
+  def __init__(self, source, indices: Sequence[int]):
+    self._source = source
+    self._indices = list(indices)
+
+  def __len__(self) -> int:
+    return len(self._indices)
+
+  def __getitem__(self, i):
+    return self._source[self._indices[i]]
+
+
+def singer(track_id) -> str:
+  """MIR-1K singer of a track id ('abjones_1_01' -> 'abjones')."""
+  if isinstance(track_id, bytes):
+    track_id = track_id.decode()
+  return str(track_id).split('_', 1)[0]
+
+
+def train_and_validation(data_config) -> tuple[Any, Any]:
+  """The training source and the validation source (or None).
+
+  mir1k: ``train_split`` minus the singers ``val_singers``, and those
+  singers' clips (validation never uses a test set). synthetic_melody: its
+  'train' and 'validation' splits. Others: ``train_split`` only (validation
+  is skipped with a logged note).
+  """
+  name = data_config.name
+  train = datasets.get_source(name, data_config.train_split, data_config)
+  if name == 'mir1k':
+    held_out = set(data_config.val_singers)
+    # Reads every clip once (the source has no index of track ids).
+    is_val = [singer(train[i]['track_id']) in held_out
+              for i in range(len(train))]
+    val_idx = [i for i, v in enumerate(is_val) if v]
+    train_idx = [i for i, v in enumerate(is_val) if not v]
+    if held_out and not val_idx:
+      raise ConfigError(f'config.data.val_singers: none of {sorted(held_out)} '
+                        f'sings in mir1k {data_config.train_split}')
+    return Subset(train, train_idx), (Subset(train, val_idx) if val_idx
+                                      else None)
+  if name == 'synthetic_melody':
+    return train, datasets.get_source(name, 'validation', data_config)
+  logging.info('%s has no validation split: validation is skipped', name)
+  return train, None
+
+
+def validation_tracks(source, max_clips: int = 0):
+  """Whole validation tracks: the first ``max_clips`` (0 = all) of source."""
+  if source is None or not max_clips or max_clips >= len(source):
+    return source
+  return Subset(source, range(max_clips))
+
+
+class TrainBatches:
+  """Endless global training batches with a checkpointable position.
+
+  Each item is {'x': float32 [B, 256, C, 3], 'target': int32 [B, C],
+  'mask': float32 [B, C]} as global arrays sharded on their first axis.
+  ``grain_iterator`` is what orbax saves (grain.checkpoint.CheckpointSave).
+  """
+
+  def __init__(self, source, *, batch_size: int, crop_frames: int, seed: int,
+               sharding: jax.sharding.NamedSharding, read_threads: int = 4):
+    if len(source) == 0:
+      raise DatasetError('training set: it has no examples')
+    nproc = jax.process_count()
+    if batch_size % nproc or (batch_size // nproc) % max(
+        1, len(sharding.addressable_devices)):
+      raise ConfigError(
+          f'config.train.batch_size: {batch_size} does not split evenly over '
+          f'{nproc} process(es) x {len(sharding.addressable_devices)} '
+          'local device(s)')
+    self._sharding = sharding
+    local = batch_size // nproc
+    ds = (grain.MapDataset.source(source).seed(seed).shuffle().repeat()
+          .random_map(lambda ex, rng: crop_example(ex, crop_frames, rng)))
+    # Element i goes to process i % nproc, so a global batch is the same set
+    # of windows whatever the number of processes.
+    ds = ds[jax.process_index()::nproc]
+    # Prefetch threads read and crop; device transfer below is asynchronous.
+    read = grain.ReadOptions(num_threads=read_threads,
+                             prefetch_buffer_size=2 * local)
+    self.grain_iterator = iter(
+        ds.to_iter_dataset(read).batch(local, drop_remainder=True))
+
+  def __iter__(self):
+    return self
+
+  def __next__(self) -> dict[str, jax.Array]:
+    local = next(self.grain_iterator)
+    return jax.tree.map(
+        lambda a: jax.make_array_from_process_local_data(self._sharding, a),
+        local)
+
+  def get_state(self) -> dict[str, Any]:
+    """Position in the stream (JSON-serializable)."""
+    return self.grain_iterator.get_state()
+
+  def set_state(self, state: dict[str, Any]) -> None:
+    """Continues from a position saved by ``get_state``."""
+    self.grain_iterator.set_state(state)
+
+
+def train_batches(source, config,
+                  sharding: jax.sharding.NamedSharding) -> TrainBatches:
+  """``TrainBatches`` over source with the sizes and seed of ``config``."""
+  return TrainBatches(
+      source, batch_size=config.train.batch_size,
+      crop_frames=config.data.crop_frames, seed=config.data.seed,
+      sharding=sharding, read_threads=config.data.get('read_threads', 4))

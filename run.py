@@ -1,0 +1,128 @@
+"""jaxmelody's command line: train, eval, predict, summary, build.
+
+  python run.py --config=configs/dense10.py [--config.train.batch_size=16] \
+      [--mode=train|eval|predict|summary|build] [--workdir=DIR]
+
+All logic lives in the ``jaxmelody`` package; this file parses flags,
+dispatches a mode, and turns the project's errors into one ``error:`` line
+(exit status 2) instead of a traceback.
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from jaxmelody import errors
+
+_CONFIG = config_flags.DEFINE_config_file(
+    'config', 'configs/dense10.py', 'Config file (a get_config() module).',
+    lock_config=True)
+_MODE = flags.DEFINE_enum(
+    'mode', 'train', ['train', 'eval', 'predict', 'summary', 'build'],
+    'What to do.')
+_WORKDIR = flags.DEFINE_string(
+    'workdir', None, 'Checkpoints, TensorBoard logs and eval outputs.')
+_CHECKPOINT = flags.DEFINE_string(
+    'checkpoint', None,
+    'eval/predict weights: a workdir, a checkpoint folder or the authors\' '
+    '.pkl; default: the workdir\'s latest, else the bundled pretrained model.')
+_AUDIO = flags.DEFINE_string(
+    'audio', '', 'predict: a file, comma-separated files, a folder or a glob; '
+    'default: the bundled demo clip.')
+_OUTPUT_DIR = flags.DEFINE_string(
+    'output_dir', 'melody_out', 'predict: where <stem>.csv/.png/.wav go.')
+_PLOT = flags.DEFINE_bool('plot', False, 'predict: also write <stem>.png.')
+_SONIFY = flags.DEFINE_bool(
+    'sonify', False, 'predict: also write <stem>.melody.wav.')
+
+
+def _dispatch(config) -> int:
+  """Runs the chosen mode; returns the exit status."""
+  mode = _MODE.value
+  if mode == 'summary':
+    from jaxmelody import models  # pylint: disable=g-import-not-at-top
+    print(models.summary(config.model))
+    return 0
+  if mode == 'build':
+    from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+    datasets.build_all(config)
+    return 0
+  if mode == 'predict':
+    from jaxmelody import predict  # pylint: disable=g-import-not-at-top
+    return predict.run_predict(
+        config, audio=_AUDIO.value, output_dir=_OUTPUT_DIR.value,
+        plot=_PLOT.value, sonify=_SONIFY.value, checkpoint=_CHECKPOINT.value,
+        workdir=_WORKDIR.value)
+  if mode == 'eval':
+    from jaxmelody import evaluate  # pylint: disable=g-import-not-at-top
+    if not _WORKDIR.value:
+      raise errors.ConfigError('--mode=eval: --workdir is required (results '
+                               'go to <workdir>/eval/)')
+    evaluate.run_eval(config, _WORKDIR.value, _CHECKPOINT.value)
+    return 0
+  # mode == 'train'
+  if not _WORKDIR.value:
+    raise errors.ConfigError('--mode=train: --workdir is required')
+  import jax  # pylint: disable=g-import-not-at-top
+  from jaxmelody import train  # pylint: disable=g-import-not-at-top
+  if config.distributed:
+    # Reads the coordinator address and process ids from the environment
+    # (SLURM, TPU pods, or JAX_COORDINATOR_ADDRESS & co).
+    jax.distributed.initialize()
+  logging.info('JAX process %d/%d, local devices: %s', jax.process_index(),
+               jax.process_count(), jax.local_devices())
+  train.train_and_evaluate(config, _WORKDIR.value)
+  return 0
+
+
+def _parse_flags(argv):
+  """absl's parser, but a bad flag is one `error:` line and exit status 2."""
+  try:
+    return flags.FLAGS(argv)
+  except (flags.Error, OSError, ValueError, AttributeError) as e:
+    # config_flags reports a bad --config path or override as a flag error.
+    message = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if isinstance(e, flags.UnrecognizedFlagError):
+      message = f'unknown flag or config field --{e.flagname}'
+    elif isinstance(e, AttributeError):  # an override of a field not there
+      message = f'unknown config field {message}'
+    print(f'error: flags: {message}', file=sys.stderr)
+    sys.exit(2)
+
+
+def _load_config():
+  """Returns the parsed config; a config file that fails to load is an error.
+
+  config_flags loads the file lazily and reports failures as OSError with a
+  multi-line message; keep only the part that says why.
+  """
+  try:
+    config = _CONFIG.value
+    config.get('model')  # forces the lazy load
+    return config
+  except OSError as e:
+    lines = [l.strip() for l in str(e).splitlines() if l.strip()]
+    raise errors.ConfigError(f'--config: {lines[-1] if lines else e}') from e
+
+
+def main(argv):
+  if len(argv) > 1:
+    print(f'error: arguments: unexpected {" ".join(argv[1:])!r}',
+          file=sys.stderr)
+    return 2
+  try:
+    return _dispatch(_load_config())
+  except errors.JaxMelodyError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print('error: interrupted: the last saved checkpoint is kept',
+          file=sys.stderr)
+    return 130
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=_parse_flags)
