@@ -20,7 +20,6 @@ import grain
 import jax
 import numpy as np
 
-from jaxmelody import datasets
 from jaxmelody.errors import ConfigError, DatasetError
 
 
@@ -82,6 +81,9 @@ def train_and_validation(data_config) -> tuple[Any, Any]:
   'train' and 'validation' splits. Others: ``train_split`` only (validation
   is skipped with a logged note).
   """
+  # Imported here: tensorflow_datasets is slow to import and the batching
+  # code above does not need it.
+  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
   name = data_config.name
   train = datasets.get_source(name, data_config.train_split, data_config)
   if name == 'mir1k':

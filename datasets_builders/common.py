@@ -1,0 +1,152 @@
+"""What every corpus builder shares: the example features and how they are made.
+
+One implementation for training and inference: audio goes through
+``jaxmelody.audio.load_audio`` and ``jaxmelody.cfp.compute_cfp``, references
+through ``jaxmelody.pitch`` (``resample_reference`` onto the 16 ms frame grid,
+``hz_to_class`` for the target), exactly as evaluation and prediction do.
+
+Built datasets hold, per example (T = number of 16 ms frames of the clip):
+  cfp       float32 [3, 256, T]  channels [spectrum, GCoS, GC]
+  target    int32   [T]          class per frame (0 = no melody)
+  f0_hz     float32 [T]          reference f0 on the frame grid (0 = none)
+  times     float64 [T]          frame centre times, (k + 1) * 0.016 s
+  track_id  text                 the corpus's clip name (also the key)
+"""
+
+import os
+import pathlib
+from typing import Iterable
+
+from absl import logging
+import numpy as np
+import tensorflow_datasets as tfds
+
+from jaxmelody import audio as audio_lib
+from jaxmelody import cfp as cfp_lib
+from jaxmelody import errors
+from jaxmelody import pitch
+from jaxmelody.features import FEATURES
+
+# The resampler of every builder: the authors' ADC2004 scores need polyphase.
+RES_TYPE = 'polyphase'
+
+
+def features() -> tfds.features.FeaturesDict:
+  """The feature spec of every melody dataset (variable length T)."""
+  return tfds.features.FeaturesDict({
+      'cfp': tfds.features.Tensor(shape=(3, FEATURES.n_bins, None),
+                                  dtype=np.float32),
+      'target': tfds.features.Tensor(shape=(None,), dtype=np.int32),
+      'f0_hz': tfds.features.Tensor(shape=(None,), dtype=np.float32),
+      'times': tfds.features.Tensor(shape=(None,), dtype=np.float64),
+      'track_id': tfds.features.Text(),
+  })
+
+
+def encode(track_id: str, samples: np.ndarray, ref_times: np.ndarray | None,
+           ref_f0: np.ndarray) -> dict[str, object]:
+  """Makes one example from 16 kHz mono samples and a reference melody.
+
+  Args:
+    track_id: clip name.
+    samples: float32 [n] at ``FEATURES.sample_rate``.
+    ref_times: float [N] annotation times (s), or None when ``ref_f0`` is
+      already on the frame grid (length T).
+    ref_f0: float [N] (or [T]) f0 in Hz, 0 = no melody.
+
+  Returns:
+    The example dict described in the module docstring.
+  """
+  cfp = cfp_lib.compute_cfp(samples)
+  times = FEATURES.frame_times(cfp.shape[-1])
+  if ref_times is None:
+    f0 = np.asarray(ref_f0, dtype=np.float64)
+    if f0.shape != times.shape:
+      raise errors.DatasetError(f'{track_id}: {f0.shape[0]} f0 values for '
+                                f'{times.shape[0]} frames')
+  else:
+    f0 = pitch.resample_reference(ref_times, ref_f0, times)
+  return {'cfp': cfp, 'target': pitch.hz_to_class(f0),
+          'f0_hz': f0.astype(np.float32), 'times': times,
+          'track_id': track_id}
+
+
+def encode_file(track_id: str, audio_path: pathlib.Path,
+                ref_times: np.ndarray, ref_f0: np.ndarray):
+  """Loads a corpus file (mono by channel mean, 16 kHz) and encodes it.
+
+  Returns:
+    (key, example): the key is the track id, never a path.
+  """
+  samples = audio_lib.load_audio(audio_path, res_type=RES_TYPE)
+  return track_id, encode(track_id, samples, ref_times, ref_f0)
+
+
+def manual_dir(dl_manager, name: str, instructions: str) -> pathlib.Path:
+  """The corpus folder, or a DatasetError that says how to provide it."""
+  where = getattr(dl_manager, '_manual_dir', None)
+  try:
+    return pathlib.Path(os.fspath(dl_manager.manual_dir))
+  except AssertionError as e:  # TFDS's way of saying "missing or empty"
+    raise errors.DatasetError(
+        f'{name}: manual folder {where} is missing or empty. '
+        f'{" ".join(instructions.split())}') from e
+
+
+def require_dir(path: pathlib.Path, name: str, instructions: str) -> None:
+  """Raises DatasetError unless ``path`` is a folder."""
+  if not path.is_dir():
+    raise errors.DatasetError(
+        f'{name}: expected folder {path} is missing. '
+        f'{" ".join(instructions.split())}')
+
+
+def pair_files(name: str, audio_dir: pathlib.Path, label_dir: pathlib.Path,
+               label_suffix: str, instructions: str,
+               audio_glob: str = '*') -> dict[str, tuple[pathlib.Path,
+                                                         pathlib.Path]]:
+  """Matches audio files to label files by stem.
+
+  Returns:
+    {track_id: (audio path, label path)}, sorted by track id.
+
+  Raises:
+    errors.DatasetError: no clips, or a clip without its label file (and the
+      other way round), listing a few of the culprits.
+  """
+  require_dir(audio_dir, name, instructions)
+  require_dir(label_dir, name, instructions)
+  audio = {p.stem: p for p in sorted(audio_dir.glob(audio_glob))
+           if p.suffix.lower() in audio_lib.AUDIO_EXTENSIONS}
+  labels = {p.name[:-len(label_suffix)]: p for p in label_dir.iterdir()
+            if p.name.endswith(label_suffix)}
+  if not audio:
+    raise errors.DatasetError(
+        f'{name}: no audio files in {audio_dir}. '
+        f'{" ".join(instructions.split())}')
+  _complain(name, 'audio without a label file', sorted(set(audio) - set(labels)),
+            label_dir, instructions)
+  _complain(name, 'label files without audio', sorted(set(labels) - set(audio)),
+            audio_dir, instructions)
+  return {k: (audio[k], labels[k]) for k in sorted(audio)}
+
+
+def _complain(name, what, missing, folder, instructions):
+  if missing:
+    shown = ', '.join(missing[:5]) + (' ...' if len(missing) > 5 else '')
+    raise errors.DatasetError(
+        f'{name}: incomplete corpus in {folder}: {len(missing)} {what} '
+        f'({shown}). {" ".join(instructions.split())}')
+
+
+def warn_if_partial(name: str, found: int, expected: int) -> None:
+  """Logs a warning when a corpus has fewer clips than the published one."""
+  if found != expected:
+    logging.warning('%s: found %d clips, the full corpus has %d; building the '
+                    'splits from what is there.', name, found, expected)
+
+
+def split_ids(ids: Iterable[str], is_test) -> tuple[list[str], list[str]]:
+  """Splits sorted track ids into (test, rest) with the predicate ``is_test``."""
+  ids = sorted(ids)
+  return [i for i in ids if is_test(i)], [i for i in ids if not is_test(i)]

@@ -1,0 +1,1 @@
+"""The ikala dataset (TFDS builder in ikala_dataset_builder.py)."""

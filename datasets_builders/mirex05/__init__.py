@@ -1,0 +1,1 @@
+"""The mirex05 dataset (TFDS builder in mirex05_dataset_builder.py)."""
