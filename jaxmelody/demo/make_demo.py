@@ -1,0 +1,33 @@
+"""Writes the bundled demo clip: ``python -m jaxmelody.demo.make_demo``.
+
+``demo.flac`` is 5 s of synthetic singing over chords (``jaxmelody.synth``,
+fixed seed, 16 kHz mono 16-bit) and ``demo.f0.csv`` its exact melody in the
+format ``--mode=predict`` writes (``time_s,f0_hz``, 0 = no melody), so a
+prediction can be compared with the truth. Rerunning it reproduces both files.
+"""
+
+import pathlib
+
+import soundfile as sf
+
+from jaxmelody import synth
+
+SEED = 20190630  # any fixed value; changing it changes the bundled clip
+DURATION_S = 5.0
+SAMPLE_RATE = 16000
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def main() -> None:
+  clip = synth.synthesize(SEED, duration_s=DURATION_S, sr=SAMPLE_RATE)
+  sf.write(HERE / 'demo.flac', clip.audio, SAMPLE_RATE, format='FLAC',
+           subtype='PCM_16')
+  with open(HERE / 'demo.f0.csv', 'w', encoding='utf-8') as f:
+    f.write('time_s,f0_hz\n')
+    f.writelines(f'{t:.3f},{hz:.3f}\n' if hz > 0 else f'{t:.3f},0\n'
+                 for t, hz in zip(clip.times, clip.f0_hz))
+  print(f'wrote {HERE / "demo.flac"} and {HERE / "demo.f0.csv"}')
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,173 @@
+"""Whole-track evaluation with mir_eval, as the paper: mean over clips.
+
+For each clip of a test set: CFP -> ``InferenceModel`` -> argmax decoding ->
+f0 on the 16 ms grid; the reference is the example's f0 on the same times;
+``mir_eval.melody.evaluate`` with its default arguments scores the clip, and
+the set's score is the mean of the per-clip percentages.
+"""
+
+import contextlib
+import csv
+import json
+import os
+import tempfile
+import warnings
+
+import mir_eval
+import numpy as np
+import tqdm
+
+from jaxmelody import errors
+from jaxmelody import inference
+
+METRICS = {'VR': 'Voicing Recall', 'VFA': 'Voicing False Alarm',
+           'RPA': 'Raw Pitch Accuracy', 'RCA': 'Raw Chroma Accuracy',
+           'OA': 'Overall Accuracy'}
+# mir_eval warns once per clip without voiced frames; the run's summary line
+# counts such clips instead.
+_NO_VOICING = r'(Reference|Estimated) melody has no voiced frames'
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+  """Yields a temporary path beside ``path``, renamed to it on success.
+
+  Nothing is left at ``path`` (nor a temporary file) if the body raises, so
+  a failure never leaves a partial output.
+  """
+  folder, name = os.path.split(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(prefix=f'.{name}.', suffix='.tmp', dir=folder)
+  os.close(fd)
+  try:
+    yield tmp
+    # mkstemp makes the file private (0600); give it the usual permissions.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+
+
+def score_clip(times, ref_f0_hz, est_f0_hz) -> dict[str, float]:
+  """The five mir_eval melody metrics of one clip, in percent.
+
+  Args:
+    times: float [T] frame times (s), shared by reference and estimate.
+    ref_f0_hz: float [T] reference f0 (0 = no melody).
+    est_f0_hz: float [T] estimated f0 (0 = no melody).
+
+  Returns:
+    {'VR', 'VFA', 'RPA', 'RCA', 'OA'} in percent.
+  """
+  times = np.asarray(times, np.float64)
+  with warnings.catch_warnings():
+    warnings.filterwarnings('ignore', message=_NO_VOICING)
+    scores = mir_eval.melody.evaluate(
+        times, np.asarray(ref_f0_hz, np.float64),
+        times, np.asarray(est_f0_hz, np.float64))
+  return {key: 100.0 * float(scores[name]) for key, name in METRICS.items()}
+
+
+def evaluate_source(inference_model, source, *, progress: bool = True,
+                    max_clips=None):
+  """Scores every clip of a random-access source of examples.
+
+  Args:
+    inference_model: an ``inference.InferenceModel``.
+    source: sequence of dicts with 'cfp' [3, 256, T], 'f0_hz' [T], 'times'
+      [T] and 'track_id'.
+    progress: show a tqdm bar over clips.
+    max_clips: evaluate only the first this many clips (None = all).
+
+  Returns:
+    (means, rows): means = {'VR', 'VFA', 'RPA', 'RCA', 'OA'} averaged over
+    clips plus 'clips' (the count); rows = one dict per clip with
+    'track_id' and the five metrics.
+
+  Raises:
+    errors.DatasetError: an empty source or an inconsistent example.
+  """
+  n = len(source) if max_clips is None else min(len(source), int(max_clips))
+  if n == 0:
+    raise errors.DatasetError('evaluation set: contains no clips')
+  rows, unvoiced = [], 0
+  for i in tqdm.trange(n, desc='clips', unit='clip', disable=not progress,
+                       leave=True):
+    example = source[i]
+    track_id = example['track_id']
+    if isinstance(track_id, bytes):
+      track_id = track_id.decode('utf-8')
+    est_f0, _ = inference_model.melody(example['cfp'])
+    times = np.asarray(example['times'], np.float64)
+    if not len(times) == len(est_f0) == len(example['f0_hz']):
+      raise errors.DatasetError(
+          f'{track_id}: {np.shape(example["cfp"])[-1]} feature frames but '
+          f'{len(times)} times and {len(example["f0_hz"])} reference values')
+    unvoiced += not np.any(np.asarray(example['f0_hz']) > 0)
+    rows.append({'track_id': str(track_id),
+                 **score_clip(times, example['f0_hz'], est_f0)})
+  if unvoiced and progress:
+    # mir_eval scores such a clip VR = RPA = RCA = 0; say so once, not per clip.
+    print(f'note: {unvoiced} of {n} clip(s) have no melody in the reference; '
+          'mir_eval scores their VR, RPA and RCA as 0', flush=True)
+  means = {key: float(np.mean([row[key] for row in rows])) for key in METRICS}
+  means['clips'] = len(rows)
+  return means, rows
+
+
+def write_results(eval_dir, name: str, means, rows) -> None:
+  """Writes ``<eval_dir>/<name>.json`` (means) and ``<name>.csv`` (rows)."""
+  os.makedirs(eval_dir, exist_ok=True)
+  with atomic_path(os.path.join(eval_dir, f'{name}.json')) as tmp:
+    with open(tmp, 'w', encoding='utf-8') as f:
+      json.dump(means, f, indent=2)
+      f.write('\n')
+  with atomic_path(os.path.join(eval_dir, f'{name}.csv')) as tmp:
+    with open(tmp, 'w', encoding='utf-8', newline='') as f:
+      writer = csv.DictWriter(f, fieldnames=['track_id', *METRICS])
+      writer.writeheader()
+      for row in rows:
+        writer.writerow({k: (f'{v:.4f}' if isinstance(v, float) else v)
+                         for k, v in row.items()})
+
+
+def format_table(results) -> str:
+  """A fixed-width table of {set name: means} (percent, mean over clips)."""
+  width = max([len('set')] + [len(name) for name in results])
+  lines = [f'{"set":<{width}}  {"clips":>5}'
+           + ''.join(f'  {key:>6}' for key in METRICS)]
+  for name, means in results.items():
+    lines.append(f'{name:<{width}}  {means["clips"]:>5d}'
+                 + ''.join(f'  {means[key]:>6.2f}' for key in METRICS))
+  return '\n'.join(lines)
+
+
+def run_eval(config, workdir, checkpoint=None):
+  """Evaluates a checkpoint on every (dataset, split) of ``config.eval.sets``.
+
+  Args:
+    config: the full config.
+    workdir: where ``eval/<dataset>-<split>.json/.csv`` are written (and,
+      when ``checkpoint`` is empty, whose latest checkpoint is used).
+    checkpoint: see ``inference.resolve_variables``.
+
+  Returns:
+    {'<dataset>-<split>': means} in the order of ``config.eval.sets``.
+  """
+  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+  if not workdir:
+    raise errors.ConfigError('--workdir: eval needs a folder for its outputs')
+  variables = inference.resolve_variables(checkpoint, config, workdir)
+  model = inference.from_config(config, variables)
+  results = {}
+  for dataset, split in config.eval.sets:
+    name = f'{dataset}-{split}'
+    source = datasets.get_source(dataset, split, config.data)
+    print(f'evaluating {name} ({len(source)} clips)', flush=True)
+    means, rows = evaluate_source(model, source)
+    write_results(os.path.join(workdir, 'eval'), name, means, rows)
+    results[name] = means
+  print(format_table(results), flush=True)
+  return results

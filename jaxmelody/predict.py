@@ -1,0 +1,268 @@
+"""Melody extraction for users: ``--mode=predict`` and ``extract_melody``.
+
+Outputs per input file (each written to a temporary name in the output
+folder, then renamed, so a failure never leaves a partial file):
+
+- ``<stem>.csv``: ``time_s,f0_hz``, one row per 16 ms frame, 0 = no melody;
+- ``<stem>.png`` (``plot=True``): the CFP spectrum with the melody drawn over;
+- ``<stem>.melody.wav`` (``sonify=True``): the melody as a tone over the input.
+"""
+
+import dataclasses
+import glob
+import importlib.util
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+import numpy as np
+import soundfile as sf
+import tqdm
+
+from jaxmelody import audio as audio_lib
+from jaxmelody import cfp as cfp_lib
+from jaxmelody import errors
+from jaxmelody import inference
+from jaxmelody.evaluate import atomic_path
+from jaxmelody.features import FEATURES
+
+DEMO_AUDIO = pathlib.Path(__file__).resolve().parent / 'demo' / 'demo.flac'
+_DEFAULT_CONFIG = pathlib.Path(__file__).resolve().parents[1] / 'configs' / (
+    'dense10.py')
+_CACHE_SIZE = 4
+_models = {}  # cache key -> InferenceModel (weights loaded, jit compiled)
+
+
+@dataclasses.dataclass(frozen=True)
+class Melody:
+  """An extracted melody; float64 numpy arrays of one length T.
+
+  Attributes:
+    times: frame centre times (s), (k + 1) * 0.016.
+    f0_hz: melody frequency per frame (Hz); 0 = no melody.
+    voicing: probability that a melody is present in the frame.
+  """
+  times: np.ndarray
+  f0_hz: np.ndarray
+  voicing: np.ndarray
+
+
+def default_config():
+  """``configs/dense10.py``'s config (the API's default model)."""
+  if not _DEFAULT_CONFIG.is_file():
+    raise errors.ConfigError(
+        f'{_DEFAULT_CONFIG}: default config not found; pass config=')
+  spec = importlib.util.spec_from_file_location('_jaxmelody_dense10',
+                                                _DEFAULT_CONFIG)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
+def get_model(config, checkpoint=None, workdir=None):
+  """The InferenceModel for a config and checkpoint, cached per process.
+
+  Repeated calls with the same checkpoint and config neither reload the
+  weights nor recompile. A workdir's checkpoint may change during training,
+  so it is resolved anew each time.
+  """
+  key = (os.path.abspath(checkpoint) if checkpoint else None,
+         config.model.to_json_best_effort(sort_keys=True),
+         config.eval.to_json_best_effort(sort_keys=True))
+  if workdir or key not in _models:
+    model = inference.from_config(
+        config, inference.resolve_variables(checkpoint, config, workdir))
+    if workdir:
+      return model
+    if len(_models) >= _CACHE_SIZE:
+      _models.pop(next(iter(_models)))
+    _models[key] = model
+  return _models[key]
+
+
+def _melody(samples, model) -> tuple[Melody, np.ndarray]:
+  """Melody and CFP [3, 256, T] of 16 kHz mono samples."""
+  cfp = cfp_lib.compute_cfp(samples, FEATURES.sample_rate)
+  f0_hz, voicing = model.melody(cfp)
+  times = FEATURES.frame_times(len(f0_hz))
+  return Melody(times, f0_hz, voicing), cfp
+
+
+def extract_melody(audio, sr=None, *, checkpoint=None, config=None) -> Melody:
+  """Extracts the main melody of one recording.
+
+  Args:
+    audio: a path to an audio file, or a numpy array [n] or [n, channels].
+    sr: the sample rate of an array (required then; ignored for a path).
+    checkpoint: see ``inference.resolve_variables``; None = the bundled
+      pretrained model of ``config``.
+    config: a full config; None = ``configs/dense10.py``.
+
+  Returns:
+    A ``Melody`` on the 16 ms frame grid.
+
+  Raises:
+    errors.AudioError: unreadable, empty, too short or non-finite audio, or
+      an array without ``sr``.
+    errors.CheckpointError: no usable weights.
+  """
+  config = config or default_config()
+  res_type = config.data.get('res_type', 'polyphase')
+  if isinstance(audio, (str, os.PathLike)):
+    samples = audio_lib.load_audio(audio, res_type=res_type)
+  else:
+    if sr is None:
+      raise errors.AudioError('audio: a numpy array needs its sample rate; '
+                              'call extract_melody(samples, sr=<Hz>)')
+    samples = audio_lib.prepare_audio(audio, sr, res_type=res_type)
+  return _melody(samples, get_model(config, checkpoint))[0]
+
+
+def expand_audio(spec: str):
+  """Turns ``--audio`` into file paths.
+
+  Args:
+    spec: a file, a folder (its audio files, sorted), a glob, or a comma-
+      separated list of those; empty = the bundled demo clip.
+
+  Returns:
+    (paths, problems): paths to try (a missing file is kept, so it fails
+    with its own message later) and an AudioError per item that named
+    nothing.
+  """
+  items = [s.strip() for s in (spec or str(DEMO_AUDIO)).split(',')]
+  paths, problems = [], []
+  for item in filter(None, items):
+    if os.path.isdir(item):
+      found = sorted(os.path.join(item, name) for name in os.listdir(item)
+                     if name.lower().endswith(audio_lib.AUDIO_EXTENSIONS)
+                     and os.path.isfile(os.path.join(item, name)))
+      if not found:
+        problems.append(errors.AudioError(
+            f'{item}: folder holds no audio files (looked for '
+            f'{", ".join(audio_lib.AUDIO_EXTENSIONS)})'))
+      paths.extend(found)
+    elif glob.has_magic(item) and not os.path.exists(item):
+      found = sorted(p for p in glob.glob(item) if os.path.isfile(p))
+      if not found:
+        problems.append(errors.AudioError(f'{item}: no file matches'))
+      paths.extend(found)
+    else:
+      paths.append(item)
+  return paths, problems
+
+
+def _check_writable(output_dir: str) -> None:
+  try:
+    os.makedirs(output_dir, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix='.probe.', dir=output_dir)
+    os.close(fd)
+    os.remove(probe)
+  except OSError as e:
+    raise errors.ConfigError(f'{output_dir}: cannot write to the output '
+                             f'folder ({e.strerror or e})') from e
+
+
+def _write_csv(path, melody: Melody) -> None:
+  with atomic_path(path) as tmp:
+    with open(tmp, 'w', encoding='utf-8') as f:
+      f.write('time_s,f0_hz\n')
+      f.writelines(f'{t:.3f},{hz:.3f}\n' if hz > 0 else f'{t:.3f},0\n'
+                   for t, hz in zip(melody.times, melody.f0_hz))
+
+
+def _predict_file(path, stem, model, output_dir, *, plot, sonify, res_type):
+  """Writes the outputs of one file; returns its duration in seconds."""
+  from jaxmelody import plots  # pylint: disable=g-import-not-at-top
+  samples = audio_lib.load_audio(path, res_type=res_type)
+  melody, cfp = _melody(samples, model)
+  base = os.path.join(output_dir, stem)
+  _write_csv(base + '.csv', melody)
+  if plot:
+    with atomic_path(base + '.png') as tmp:
+      plots.plot_melody(tmp, cfp, melody.times, melody.f0_hz,
+                        title=os.path.basename(path))
+  if sonify:
+    mix = plots.sonify_mix(samples, FEATURES.sample_rate, melody.times,
+                           melody.f0_hz)
+    with atomic_path(base + '.melody.wav') as tmp:
+      sf.write(tmp, mix, FEATURES.sample_rate, format='WAV', subtype='PCM_16')
+  return len(samples) / FEATURES.sample_rate
+
+
+def _stems(paths):
+  """Output stems, made unique (``x``, ``x-2``, ...) when two inputs clash."""
+  seen, stems = {}, []
+  for path in paths:
+    stem = pathlib.Path(path).stem
+    seen[stem] = seen.get(stem, 0) + 1
+    stems.append(stem if seen[stem] == 1 else f'{stem}-{seen[stem]}')
+  return stems
+
+
+def _print_error(error) -> None:
+  tqdm.tqdm.write(f'error: {error}', file=sys.stderr)
+
+
+def run_predict(config, *, audio: str = '', output_dir: str = '',
+                plot: bool = False, sonify: bool = False, checkpoint=None,
+                workdir=None, report=_print_error) -> int:
+  """Extracts the melody of every file ``audio`` names (``--mode=predict``).
+
+  Args:
+    config: the full config.
+    audio: see ``expand_audio``; empty = the bundled demo clip.
+    output_dir: folder for the outputs; empty = ``<workdir>/predict`` or
+      ``./melody_out``.
+    plot: also write ``<stem>.png``.
+    sonify: also write ``<stem>.melody.wav``.
+    checkpoint: see ``inference.resolve_variables``.
+    workdir: the run's workdir (its checkpoint is used when none is given).
+    report: called with each bad file's error when there are several inputs.
+
+  Returns:
+    0 when every file was processed, 1 when some failed (each reported).
+
+  Raises:
+    errors.JaxMelodyError: nothing could be processed (no input, the only
+      input is bad, every input is bad, no weights, unwritable output).
+  """
+  paths, problems = expand_audio(audio)
+  single = len(paths) + len(problems) == 1
+  if not paths:
+    raise problems[0] if single else errors.AudioError(
+        f'{audio}: names no audio file ({len(problems)} item(s) matched '
+        'nothing)')
+  output_dir = output_dir or (os.path.join(workdir, 'predict') if workdir
+                              else 'melody_out')
+  _check_writable(output_dir)
+  model = get_model(config, checkpoint, workdir)
+  if not single:
+    for problem in problems:
+      report(problem)
+  failures = list(problems)
+  n_ok, audio_s, start = 0, 0.0, time.perf_counter()
+  res_type = config.data.get('res_type', 'polyphase')
+  for path, stem in zip(tqdm.tqdm(paths, desc='predict', unit='file',
+                                  disable=single), _stems(paths)):
+    try:
+      audio_s += _predict_file(path, stem, model, output_dir, plot=plot,
+                               sonify=sonify, res_type=res_type)
+      n_ok += 1
+    except (errors.JaxMelodyError, OSError) as e:
+      if isinstance(e, OSError):  # e.g. disk full while writing
+        e = errors.AudioError(f'{path}: cannot write its outputs ({e})')
+      if single:
+        raise e
+      failures.append(e)
+      report(e)
+  if not n_ok:
+    raise errors.AudioError(f'{audio}: none of the {len(failures)} inputs '
+                            'could be processed (errors above)')
+  wall = time.perf_counter() - start
+  print(f'predict: {n_ok} file(s) -> {output_dir}, {audio_s:.1f} s of audio '
+        f'in {wall:.1f} s (real-time factor {wall / max(audio_s, 1e-9):.3f}), '
+        f'{len(failures)} failed', flush=True)
+  return 1 if failures else 0

@@ -1,0 +1,166 @@
+"""Tests of jaxmelody.evaluate: mir_eval scoring, means over clips, outputs."""
+
+import csv
+import importlib.util
+import json
+import os
+import pathlib
+import sys
+import types
+import warnings
+
+import flax.serialization
+import jax
+import numpy as np
+import pytest
+
+import jaxmelody
+from jaxmelody import evaluate
+from jaxmelody import models
+from jaxmelody.features import FEATURES
+
+CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
+KEYS = ['VR', 'VFA', 'RPA', 'RCA', 'OA']
+
+
+def smoke_config():
+  spec = importlib.util.spec_from_file_location('_cfg_smoke',
+                                                CONFIGS / 'smoke.py')
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
+def melody_clip(frames, seed):
+  """A reference f0 [T] on the frame grid: a few notes with rests."""
+  rng = np.random.default_rng(seed)
+  f0 = np.repeat(rng.uniform(100, 800, frames // 10 + 1), 10)[:frames]
+  f0[rng.random(frames) < 0.3] = 0.0
+  return FEATURES.frame_times(frames), np.round(f0, 3)
+
+
+def unvoiced_percent(f0):
+  """Percent of unvoiced reference frames as mir_eval counts them.
+
+  mir_eval.melody.evaluate inserts a frame at t = 0 holding the first
+  frame's value when the times start later (ours start at 16 ms).
+  """
+  f0 = np.concatenate([f0[:1], f0])
+  return 100 * np.mean(f0 == 0)
+
+
+class StubModel:
+  """Answers with a preset estimate per clip (clip index in cfp[0, 0, 0])."""
+
+  def __init__(self, estimates):
+    self.estimates = estimates
+
+  def melody(self, cfp):
+    f0 = self.estimates[int(cfp[0, 0, 0])]
+    return f0, (f0 > 0).astype(np.float64)
+
+
+def make_source(refs):
+  return [{'cfp': np.full((3, 256, len(f0)), i, np.float32), 'f0_hz': f0,
+           'times': t, 'track_id': f'clip{i}'.encode()}
+          for i, (t, f0) in enumerate(refs)]
+
+
+def test_perfect_estimate_scores_100_and_0():
+  times, f0 = melody_clip(200, 0)
+  scores = evaluate.score_clip(times, f0, f0)
+  assert scores == {'VR': 100.0, 'VFA': 0.0, 'RPA': 100.0, 'RCA': 100.0,
+                    'OA': 100.0}
+
+
+def test_unvoiced_estimate_scores_the_unvoiced_share():
+  times, f0 = melody_clip(200, 1)
+  scores = evaluate.score_clip(times, f0, np.zeros_like(f0))
+  assert scores['VR'] == 0 and scores['VFA'] == 0 and scores['RPA'] == 0
+  assert scores['OA'] == pytest.approx(unvoiced_percent(f0))
+
+
+def test_set_score_is_the_mean_over_clips():
+  refs = [melody_clip(100, 2), melody_clip(300, 3)]  # unequal lengths
+  estimates = [refs[0][1], np.zeros(300)]
+  means, rows = evaluate.evaluate_source(StubModel(estimates),
+                                         make_source(refs), progress=False)
+  assert [row['track_id'] for row in rows] == ['clip0', 'clip1']
+  assert means['clips'] == 2
+  for key in KEYS:
+    assert means[key] == pytest.approx(np.mean([row[key] for row in rows]))
+  # A mean over clips, not over pooled frames: the short perfect clip
+  # weighs as much as the long unvoiced one.
+  assert means['OA'] == pytest.approx(
+      (100 + unvoiced_percent(refs[1][1])) / 2)
+  first, _ = evaluate.evaluate_source(StubModel(estimates), make_source(refs),
+                                      progress=False, max_clips=1)
+  assert first['clips'] == 1 and first['OA'] == 100
+
+
+def test_clip_without_melody_gives_no_warning():
+  times = FEATURES.frame_times(50)
+  with warnings.catch_warnings():
+    warnings.simplefilter('error')
+    scores = evaluate.score_clip(times, np.zeros(50), np.zeros(50))
+  assert scores['OA'] == 100 and scores['VFA'] == 0
+  assert all(np.isfinite(list(scores.values())))
+
+
+def test_atomic_path_renames_with_usual_permissions(tmp_path):
+  target = tmp_path / 'out.txt'
+  with evaluate.atomic_path(target) as tmp:
+    pathlib.Path(tmp).write_text('done')
+  assert os.listdir(tmp_path) == ['out.txt'] and target.read_text() == 'done'
+  umask = os.umask(0)
+  os.umask(umask)
+  assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+  target = tmp_path / 'out.json'
+  with pytest.raises(RuntimeError):
+    with evaluate.atomic_path(target) as tmp:
+      pathlib.Path(tmp).write_text('partial')
+      raise RuntimeError('disk full')
+  assert list(tmp_path.iterdir()) == []
+
+
+def test_run_eval_writes_json_and_csv(tmp_path, monkeypatch, capsys):
+  config = smoke_config()
+  config.eval.sets = (('fake', 'test'),)
+  model = models.create_model(config.model)
+  shapes = jax.eval_shape(
+      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
+  rng = np.random.default_rng(0)
+  variables = jax.tree_util.tree_map(
+      lambda s: np.abs(rng.normal(0.5, 0.2, s.shape)).astype(np.float32),
+      shapes)
+  ckpt = tmp_path / 'pretrained'
+  ckpt.mkdir()
+  (ckpt / 'variables.msgpack').write_bytes(
+      flax.serialization.msgpack_serialize(variables))
+  source = make_source([melody_clip(60, 4), melody_clip(90, 5)])
+  for example in source:
+    example['cfp'] = rng.random(example['cfp'].shape, dtype=np.float32)
+  # An in-memory stand-in for jaxmelody.datasets (no TFDS build, no import).
+  fake = types.ModuleType('jaxmelody.datasets')
+  fake.get_source = lambda name, split, data_config: source
+  monkeypatch.setitem(sys.modules, 'jaxmelody.datasets', fake)
+  monkeypatch.setattr(jaxmelody, 'datasets', fake, raising=False)
+
+  results = evaluate.run_eval(config, str(tmp_path / 'work'), str(ckpt))
+  eval_dir = tmp_path / 'work' / 'eval'
+  assert sorted(p.name for p in eval_dir.iterdir()) == ['fake-test.csv',
+                                                       'fake-test.json']
+  saved = json.loads((eval_dir / 'fake-test.json').read_text())
+  assert set(saved) == set(KEYS) | {'clips'} and saved['clips'] == 2
+  assert saved == pytest.approx(results['fake-test'])
+  with open(eval_dir / 'fake-test.csv', newline='') as f:
+    rows = list(csv.DictReader(f))
+  assert [r['track_id'] for r in rows] == ['clip0', 'clip1']
+  assert list(rows[0]) == ['track_id'] + KEYS
+  for key in KEYS:
+    assert all(0 <= float(r[key]) <= 100 for r in rows)
+  table = capsys.readouterr().out
+  assert 'fake-test' in table and 'OA' in table

@@ -1,0 +1,137 @@
+"""Tests of jaxmelody.inference: exact padding, no recompiles, BN modes, weights."""
+
+import functools
+import importlib.util
+import pathlib
+
+import flax.serialization
+import jax
+import numpy as np
+import pytest
+
+from jaxmelody import errors
+from jaxmelody import inference
+from jaxmelody import models
+from jaxmelody import pitch
+
+CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
+
+
+def load_config(name):
+  spec = importlib.util.spec_from_file_location(f'_cfg_{name}',
+                                                CONFIGS / f'{name}.py')
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
+def random_variables(model, seed=0):
+  """Random {'params', 'batch_stats'} of the model's shapes.
+
+  Filled with numpy (model.init compiles slowly on a small CPU). Running
+  means/variances away from 0/1 make BatchNorm map padded zeros to non-zero
+  values: exactly the case the padding mask must handle.
+  """
+  shapes = jax.eval_shape(
+      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
+  rng = np.random.default_rng(seed)
+  fill = lambda s: rng.normal(0.0, 0.3, s.shape).astype(np.float32)
+  return {'params': jax.tree_util.tree_map(fill, shapes['params']),
+          'batch_stats': jax.tree_util.tree_map(
+              lambda s: np.abs(fill(s) + 0.5), shapes['batch_stats'])}
+
+
+@pytest.fixture(scope='module')
+def smoke():
+  """Smoke config, model, variables and a shared InferenceModel."""
+  config = load_config('smoke')
+  model = models.create_model(config.model)
+  variables = random_variables(model)
+  im = inference.InferenceModel(config.model, variables, pad_lengths=(32, 64))
+  return config, model, variables, im
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _jit_apply(model, variables, x, train):
+  if train:  # batch statistics of x; the running-average update is dropped
+    return model.apply(variables, x, train=True, mutable=['batch_stats'])[0]
+  return model.apply(variables, x, train=False)
+
+
+def _direct(model, variables, cfp, train=False):
+  """Logits [T, 257] of one unpadded pass over the whole clip."""
+  x = models.cfp_to_input(cfp)[None]
+  return np.asarray(_jit_apply(model, variables, x, train)[0])
+
+
+def test_padded_and_windowed_logits_equal_one_unpadded_pass(smoke):
+  _, model, variables, im = smoke
+  rng = np.random.default_rng(1)
+  for frames in (37, 150):  # padded to 64; windowed (> 64)
+    cfp = rng.random((3, 256, frames), dtype=np.float32)
+    got = im.logits(cfp)
+    assert got.shape == (frames, 257)
+    np.testing.assert_allclose(got, _direct(model, variables, cfp),
+                               atol=1e-4, rtol=1e-4)
+
+
+def test_no_recompile_within_a_pad_length(smoke):
+  config, _, variables, _ = smoke
+  im = inference.InferenceModel(config.model, variables, pad_lengths=(32, 64))
+  rng = np.random.default_rng(2)
+  for frames in (5, 20, 31, 32):
+    im.logits(rng.random((3, 256, frames), dtype=np.float32))
+  assert im.traces == 1
+  for frames in (33, 50, 64, 200, 333):  # second pad length, then windows
+    im.logits(rng.random((3, 256, frames), dtype=np.float32))
+  assert im.traces == 2
+
+
+def test_batch_mode_equals_train_mode_apply_per_piece(smoke):
+  config, model, variables, running = smoke
+  im = inference.InferenceModel(config.model, variables, pad_lengths=(64,),
+                                piece_frames=50, bn_inference='batch')
+  cfp = np.random.default_rng(3).random((3, 256, 100), dtype=np.float32)
+  # Two pieces of one length: a single compile each side keeps this fast.
+  want = np.concatenate([_direct(model, variables, cfp[..., s:s + 50],
+                                 train=True) for s in (0, 50)])
+  np.testing.assert_allclose(im.logits(cfp), want, atol=1e-4, rtol=1e-4)
+  # Batch statistics differ from running averages: the mode really changed.
+  assert not np.allclose(want, running.logits(cfp), atol=1e-3)
+
+
+def test_melody_decodes_to_class_table(smoke):
+  im = smoke[3]
+  f0, voicing = im.melody(np.random.default_rng(4).random((3, 256, 50),
+                                                          dtype=np.float32))
+  assert f0.shape == voicing.shape == (50,)
+  assert np.isin(f0, pitch.CLASS_HZ).all()
+  assert ((voicing >= 0) & (voicing <= 1)).all()
+  assert im.logits(np.zeros((3, 256, 0), np.float32)).shape == (0, 257)
+
+
+def test_bad_settings_raise_config_error(smoke):
+  config, _, variables, _ = smoke
+  with pytest.raises(errors.ConfigError, match='bn_inference'):
+    inference.InferenceModel(config.model, variables, bn_inference='mean')
+  with pytest.raises(errors.ConfigError, match='pad_lengths'):
+    inference.InferenceModel(config.model, variables, pad_lengths=(8,))
+
+
+def test_resolve_variables(smoke, tmp_path):
+  config, _, variables, _ = smoke
+  folder = tmp_path / 'pretrained'
+  folder.mkdir()
+  (folder / 'variables.msgpack').write_bytes(
+      flax.serialization.msgpack_serialize(jax.device_get(variables)))
+  loaded = inference.resolve_variables(str(folder), config)
+  assert jax.tree_util.tree_structure(loaded) == jax.tree_util.tree_structure(
+      variables)
+  with pytest.raises(errors.CheckpointError, match='does not exist'):
+    inference.resolve_variables(str(tmp_path / 'nope'), config)
+  # Nothing given, no checkpoint in the workdir, nothing bundled for 'smoke'.
+  with pytest.raises(errors.CheckpointError, match='--checkpoint'):
+    inference.resolve_variables(None, config, workdir=str(tmp_path))
+  wrong = load_config('dense10')
+  with pytest.raises(errors.CheckpointError, match='does not fit'):
+    inference.resolve_variables(str(folder), wrong)

@@ -1,0 +1,219 @@
+"""Tests of jaxmelody.predict: outputs, bad input, the Python API.
+
+A smoke-size model with random weights stands in for the pretrained one, so
+these tests check plumbing and error handling, not melody accuracy.
+"""
+
+import importlib.util
+import os
+import pathlib
+
+import flax.serialization
+import jax
+import numpy as np
+import pytest
+import soundfile as sf
+
+from jaxmelody import errors
+from jaxmelody import inference
+from jaxmelody import models
+from jaxmelody import pitch
+from jaxmelody import predict
+from jaxmelody import synth
+from jaxmelody.features import FEATURES
+
+CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
+
+
+def load_config(name):
+  spec = importlib.util.spec_from_file_location(f'_cfg_{name}',
+                                                CONFIGS / f'{name}.py')
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+  """(config, checkpoint folder, folder of test audio files)."""
+  config = load_config('smoke')
+  model = models.create_model(config.model)
+  shapes = jax.eval_shape(
+      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
+  rng = np.random.default_rng(0)
+  variables = jax.tree_util.tree_map(
+      lambda s: np.abs(rng.normal(0.5, 0.2, s.shape)).astype(np.float32),
+      shapes)
+  ckpt = tmp_path_factory.mktemp('pretrained')
+  (ckpt / 'variables.msgpack').write_bytes(
+      flax.serialization.msgpack_serialize(variables))
+
+  audio = tmp_path_factory.mktemp('audio')
+  sf.write(audio / 'good.wav', synth.synthesize(1, 1.0).audio, 16000)
+  stereo = synth.synthesize(2, 0.6, sr=44100).audio
+  sf.write(audio / 'stereo44k.wav', np.stack([stereo, 0.5 * stereo], 1), 44100)
+  sf.write(audio / 'rate8k.flac', synth.synthesize(3, 0.6, sr=8000).audio, 8000)
+  sf.write(audio / 'rate48k.wav', synth.synthesize(4, 0.6, sr=48000).audio,
+           48000)
+  sf.write(audio / 'silence.wav', np.zeros(8000, np.float32), 16000)
+  nan = synth.synthesize(5, 0.5).audio
+  nan[100:200] = np.nan
+  sf.write(audio / 'nan.wav', nan, 16000, subtype='FLOAT')
+  sf.write(audio / 'short.wav', np.zeros(300, np.float32), 16000)
+  (audio / 'empty.wav').write_bytes(b'')
+  (audio / 'text.wav').write_text('not audio at all\n' * 50)
+  return config, str(ckpt), audio
+
+
+def run(setup, audio, out, **kwargs):
+  config, ckpt, _ = setup
+  return predict.run_predict(config, audio=str(audio), output_dir=str(out),
+                             checkpoint=ckpt, **kwargs)
+
+
+def read_csv(path):
+  lines = pathlib.Path(path).read_text().splitlines()
+  assert lines[0] == 'time_s,f0_hz'
+  rows = [line.split(',') for line in lines[1:]]
+  return [r[0] for r in rows], np.array([float(r[1]) for r in rows])
+
+
+def test_csv_png_and_wav_of_one_file(setup, tmp_path):
+  audio = setup[2] / 'good.wav'
+  assert run(setup, audio, tmp_path, plot=True, sonify=True) == 0
+  assert sorted(os.listdir(tmp_path)) == ['good.csv', 'good.melody.wav',
+                                          'good.png']
+  times, f0 = read_csv(tmp_path / 'good.csv')
+  n_frames = FEATURES.n_frames(16000)
+  assert len(times) == n_frames and times[0] == '0.016'
+  assert all(len(t.split('.')[1]) == 3 for t in times)
+  np.testing.assert_allclose([float(t) for t in times],
+                             FEATURES.frame_times(n_frames))
+  assert np.isin(np.round(f0, 3), np.round(pitch.CLASS_HZ, 3)).all()
+  assert (tmp_path / 'good.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+  mix, sr = sf.read(tmp_path / 'good.melody.wav')
+  assert sr == 16000 and len(mix) == 16000
+  assert 0 < np.max(np.abs(mix)) <= 0.91  # normalised, no clipping
+
+
+def test_stereo_and_other_rates_are_handled(setup, tmp_path):
+  names = ['stereo44k.wav', 'rate8k.flac', 'rate48k.wav']
+  audio = ','.join(str(setup[2] / n) for n in names)
+  assert run(setup, audio, tmp_path) == 0
+  for name in names:
+    times, f0 = read_csv(tmp_path / (pathlib.Path(name).stem + '.csv'))
+    assert abs(len(times) - FEATURES.n_frames(9600)) <= 1  # 0.6 s at 16 kHz
+    assert np.isfinite(f0).all()
+
+
+def test_silence_is_processed_without_nan(setup, tmp_path):
+  assert run(setup, setup[2] / 'silence.wav', tmp_path) == 0
+  _, f0 = read_csv(tmp_path / 'silence.csv')
+  assert len(f0) == FEATURES.n_frames(8000) and np.isfinite(f0).all()
+  melody = predict.extract_melody(np.zeros(8000), 16000, config=setup[0],
+                                  checkpoint=setup[1])
+  assert np.isfinite(melody.voicing).all()
+
+
+@pytest.mark.parametrize('name, message', [
+    ('missing.wav', 'does not exist'),
+    ('empty.wav', 'empty'),
+    ('text.wav', 'cannot decode'),
+    ('short.wav', 'too short'),
+    ('nan.wav', 'NaN'),
+])
+def test_one_bad_file_raises_and_writes_nothing(setup, tmp_path, name,
+                                                message):
+  with pytest.raises(errors.AudioError, match=message):
+    run(setup, setup[2] / name, tmp_path)
+  assert os.listdir(tmp_path) == []
+
+
+def test_folder_without_audio_raises(setup, tmp_path):
+  folder = tmp_path / 'notes'
+  folder.mkdir()
+  (folder / 'readme.txt').write_text('no audio here')
+  with pytest.raises(errors.AudioError, match='no audio files'):
+    run(setup, folder, tmp_path / 'out')
+
+
+def test_batch_reports_bad_files_and_processes_the_rest(setup, tmp_path):
+  reported = []
+  bad = ['empty.wav', 'nan.wav', 'text.wav', 'missing.wav']
+  audio = ','.join(str(setup[2] / n) for n in ['good.wav'] + bad)
+  status = predict.run_predict(setup[0], audio=audio, output_dir=str(tmp_path),
+                               checkpoint=setup[1], plot=True,
+                               report=reported.append)
+  assert status == 1
+  assert sorted(os.listdir(tmp_path)) == ['good.csv', 'good.png']
+  assert len(reported) == len(bad)
+  for error, name in zip(reported, bad):
+    assert isinstance(error, errors.JaxMelodyError) and name in str(error)
+  with pytest.raises(errors.AudioError, match='none of the 2 inputs'):
+    predict.run_predict(setup[0], audio=','.join(str(setup[2] / n)
+                                                 for n in bad[:2]),
+                        output_dir=str(tmp_path), checkpoint=setup[1],
+                        report=reported.append)
+
+
+def test_unwritable_output_folder_raises(setup, tmp_path):
+  blocker = tmp_path / 'file.txt'
+  blocker.write_text('a file, so no folder can be made under it')
+  with pytest.raises(errors.JaxMelodyError, match='cannot write'):
+    run(setup, setup[2] / 'good.wav', blocker / 'sub')
+  if os.geteuid() != 0:  # root ignores permissions
+    locked = tmp_path / 'locked'
+    locked.mkdir(mode=0o500)
+    with pytest.raises(errors.JaxMelodyError, match='cannot write'):
+      run(setup, setup[2] / 'good.wav', locked)
+
+
+def test_folder_glob_and_list_expand_sorted(setup):
+  folder = setup[2]
+  paths, problems = predict.expand_audio(str(folder))
+  names = [os.path.basename(p) for p in paths]
+  assert names == sorted(names) and 'good.wav' in names and not problems
+  assert all(n.endswith(('.wav', '.flac')) for n in names)
+  paths, _ = predict.expand_audio(str(folder / 'rate*'))
+  assert [os.path.basename(p) for p in paths] == ['rate48k.wav', 'rate8k.flac']
+  paths, problems = predict.expand_audio(f'{folder / "good.wav"},'
+                                         f'{folder / "zz*.wav"}')
+  assert len(paths) == 1 and 'no file matches' in str(problems[0])
+  assert predict.expand_audio('')[0] == [str(predict.DEMO_AUDIO)]
+  assert predict._stems(['a/x.wav', 'b/x.flac']) == ['x', 'x-2']
+
+
+def test_demo_clip_is_bundled_and_default(setup, tmp_path):
+  assert predict.DEMO_AUDIO.is_file()
+  assert predict.DEMO_AUDIO.stat().st_size < 200_000
+  assert run(setup, '', tmp_path) == 0
+  times, _ = read_csv(tmp_path / 'demo.csv')
+  assert len(times) == FEATURES.n_frames(len(sf.read(predict.DEMO_AUDIO)[0]))
+
+
+def test_extract_melody_api(setup):
+  config, ckpt, audio = setup
+  with pytest.raises(errors.AudioError, match='sample rate'):
+    predict.extract_melody(np.zeros(16000), config=config, checkpoint=ckpt)
+  from_path = predict.extract_melody(audio / 'good.wav', config=config,
+                                     checkpoint=ckpt)
+  model = predict.get_model(config, ckpt)
+  traces = model.traces
+  samples, sr = sf.read(audio / 'good.wav')
+  from_array = predict.extract_melody(samples, sr, config=config,
+                                      checkpoint=ckpt)
+  assert predict.get_model(config, ckpt) is model and model.traces == traces
+  np.testing.assert_allclose(from_array.f0_hz, from_path.f0_hz)
+  assert len(from_path.times) == len(from_path.f0_hz) == len(
+      from_path.voicing) == FEATURES.n_frames(len(samples))
+  with pytest.raises(AttributeError):
+    from_path.f0_hz = None  # frozen
+
+
+def test_bundled_model_finds_no_melody_in_silence():
+  bundled = inference.PRETRAINED_DIR / 'dense10' / 'variables.msgpack'
+  if not bundled.is_file():
+    pytest.skip(f'{bundled} is absent: the bundled pretrained model is made '
+                'by a later issue')
+  melody = predict.extract_melody(np.zeros(16000, np.float32), 16000)
+  assert (melody.f0_hz == 0).all() and np.isfinite(melody.voicing).all()
