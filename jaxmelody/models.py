@@ -17,6 +17,7 @@ Submodule names (each a pre-activation ``PreActBlock`` with ``bn`` and
 """
 
 from collections.abc import Sequence
+import functools
 from typing import Any
 
 import flax.linen as nn
@@ -28,6 +29,10 @@ from jaxmelody.errors import ConfigError
 from jaxmelody.features import FEATURES
 
 _DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
+
+
+def _uniform(key, shape, dtype=jnp.float32, *, bound: float):
+  return jax.random.uniform(key, shape, dtype, -bound, bound)
 
 
 class PreActBlock(nn.Module):
@@ -46,13 +51,22 @@ class PreActBlock(nn.Module):
   def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
     """Maps [B, H, W, C_in] to [B, H, W, features]."""
     # PyTorch BatchNorm2d defaults: eps 1e-5, momentum 0.1 (flax: 0.9). The
-    # two-pass variance matches torch in batch-statistics mode.
+    # two-pass variance matches torch in batch-statistics mode. (Flax keeps
+    # the biased variance as running average where torch keeps the unbiased
+    # one: a factor n / (n - 1) with n = batch * 256 * frames, negligible.)
     x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
                      epsilon=1e-5, use_fast_variance=False, dtype=self.dtype,
                      name='bn')(x)
     d = self.dilation
+    # PyTorch's default Conv2d init, which the paper's model was trained
+    # from: kernel and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    bound = 1.0 / np.sqrt(9 * x.shape[-1])
     x = nn.Conv(self.features, (3, 3), kernel_dilation=(d, d),
-                padding=((d, d), (d, d)), dtype=self.dtype, name='conv')(x)
+                padding=((d, d), (d, d)), dtype=self.dtype,
+                kernel_init=nn.initializers.variance_scaling(
+                    1.0 / 3.0, 'fan_in', 'uniform'),
+                bias_init=functools.partial(_uniform, bound=bound),
+                name='conv')(x)
     return nn.selu(x)
 
 
@@ -81,8 +95,8 @@ class MSFCN(nn.Module):
       train: BatchNorm uses (and updates) batch statistics when True.
 
     Returns:
-      float32 logits [B, T, F + 1]; class 0 = no melody, class m >= 1 is
-      the frequency ``features.FEATURES.center_freqs[m]``-table entry m.
+      float32 logits [B, T, F + 1]; class 0 = no melody, class m >= 1 =
+      ``pitch.CLASS_HZ[m]`` = 31 * 2**(m / 48) Hz.
     """
     if x.ndim != 4 or x.shape[-1] != 3:
       raise ValueError(f'MSFCN expects [batch, freq, time, 3], got {x.shape}')
@@ -140,7 +154,11 @@ def init_variables(model: MSFCN, rng: jax.Array,
                    frames: int = 256) -> dict[str, Any]:
   """Initial {'params', 'batch_stats'} for an input of ``frames`` frames."""
   x = jnp.zeros((1, FEATURES.n_bins, frames, 3), jnp.float32)
-  variables = model.init(rng, x, train=False)
+  # One compiled program instead of dozens of eagerly dispatched ops; the
+  # non-partitionable threefry compiles several times faster on CPU (the
+  # variables are small and replicated, so nothing is lost).
+  with jax.threefry_partitionable(False):
+    variables = jax.jit(functools.partial(model.init, train=False))(rng, x)
   return {'params': variables['params'],
           'batch_stats': variables['batch_stats']}
 

@@ -108,10 +108,12 @@ def _read_state_dict(f: io.BytesIO) -> dict[str, np.ndarray]:
     s = storages[key]
     count = np.frombuffer(f.read(8), '<i8')
     if count.size != 1 or int(count[0]) != s.numel:
-      raise CheckpointError(f'storage {key}: element count is wrong or cut')
+      raise CheckpointError(f'file is cut short or corrupt (element count of '
+                            f'storage {key} is missing or wrong)')
     raw = f.read(s.numel * s.dtype.itemsize)
     if len(raw) != s.numel * s.dtype.itemsize:
-      raise CheckpointError(f'storage {key}: data is cut short')
+      raise CheckpointError(f'file is cut short (data of storage {key} is '
+                            'incomplete)')
     data[key] = np.frombuffer(raw, s.dtype)
   arrays = {}
   for name, t in state.items():
@@ -184,8 +186,12 @@ def import_msfcn_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     raise CheckpointError(f'{path}: {e}') from None
   except Exception as e:  # pylint: disable=broad-except
     # A corrupt stream can fail inside pickle in many ways.
-    raise CheckpointError(f'{path}: not a readable legacy torch.save file '
-                          f'({type(e).__name__}: {e})'[:300]) from None
+    if isinstance(e, EOFError) or 'truncated' in str(e):
+      why = 'file is cut short (truncated torch.save file)'
+    else:
+      why = (f'not a legacy torch.save file, or corrupt '
+             f'({type(e).__name__}: {e})')
+    raise CheckpointError(f'{path}: {why}'[:300]) from None
   variables = jax.tree_util.tree_map(
       lambda a: np.asarray(a, np.float32), variables)
   _check_shapes(path, variables)
