@@ -44,6 +44,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.val_singers = ('abjones', 'amy')
   config.data.synthetic_size = 64     # clips in synthetic_melody's train split
   config.data.seed = 0
+  config.data.read_threads = 4        # grain threads reading/cropping clips
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 16        # global batch, split over devices
@@ -53,6 +54,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.checkpoint_every_steps = 500
   config.train.keep_checkpoints = 3
   config.train.seed = 0
+  # Validation (every eval.every_steps) on the first N clips; 0 = all.
+  config.train.val_max_clips = 0
 
   config.eval = ml_collections.ConfigDict()
   config.eval.every_steps = 1000      # validation during training
@@ -62,6 +65,9 @@ def get_config() -> ml_collections.ConfigDict:
   # Fixed padded lengths (frames) the jitted inference compiles for.
   config.eval.pad_lengths = (512, 1024, 2048, 4096)
   config.eval.batch_size = 1
+  # Truncate decoded Hz to integers as the released code did (reproduction
+  # only: it lowers RPA slightly at low pitch).
+  config.eval.integer_hz = False
 
   config.distributed = False  # call jax.distributed.initialize() first
   return config

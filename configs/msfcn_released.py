@@ -32,8 +32,11 @@ def _base() -> ml_collections.ConfigDict:
 def get_config() -> ml_collections.ConfigDict:
   """Returns the msfcn_released configuration."""
   config = _base()
+  # Its own name: the bundled pretrained dense10 is ours, not these weights.
+  config.model.name = 'msfcn_released'
   config.model.bn_inference = 'batch'   # the released code's test-time BN
   config.eval.piece_frames = 3120       # their longest piece per forward pass
   config.data.mir1k_label_offset_s = 0.01  # their MIR-1K label timing
   config.data.res_type = 'polyphase'    # reproduces their ADC2004 scores
+  config.eval.integer_hz = True         # their estimates were whole Hz
   return config

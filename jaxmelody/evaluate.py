@@ -71,7 +71,7 @@ def score_clip(times, ref_f0_hz, est_f0_hz) -> dict[str, float]:
 
 
 def evaluate_source(inference_model, source, *, progress: bool = True,
-                    max_clips=None):
+                    max_clips=None, integer_hz: bool = False):
   """Scores every clip of a random-access source of examples.
 
   Args:
@@ -80,6 +80,9 @@ def evaluate_source(inference_model, source, *, progress: bool = True,
       [T] and 'track_id'.
     progress: show a tqdm bar over clips.
     max_clips: evaluate only the first this many clips (None = all).
+    integer_hz: truncate the estimates to whole Hz, as the released code did
+      (it wrote them into an integer array); only for reproducing its
+      per-clip figures.
 
   Returns:
     (means, rows): means = {'VR', 'VFA', 'RPA', 'RCA', 'OA'} averaged over
@@ -100,6 +103,8 @@ def evaluate_source(inference_model, source, *, progress: bool = True,
     if isinstance(track_id, bytes):
       track_id = track_id.decode('utf-8')
     est_f0, _ = inference_model.melody(example['cfp'])
+    if integer_hz:
+      est_f0 = np.floor(est_f0)
     times = np.asarray(example['times'], np.float64)
     if not len(times) == len(est_f0) == len(example['f0_hz']):
       raise errors.DatasetError(
@@ -166,7 +171,8 @@ def run_eval(config, workdir, checkpoint=None):
     name = f'{dataset}-{split}'
     source = datasets.get_source(dataset, split, config.data)
     print(f'evaluating {name} ({len(source)} clips)', flush=True)
-    means, rows = evaluate_source(model, source)
+    means, rows = evaluate_source(
+        model, source, integer_hz=config.eval.get('integer_hz', False))
     write_results(os.path.join(workdir, 'eval'), name, means, rows)
     results[name] = means
   print(format_table(results), flush=True)
