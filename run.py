@@ -8,6 +8,7 @@ dispatches a mode, and turns the project's errors into one ``error:`` line
 (exit status 2) instead of a traceback.
 """
 
+import logging as std_logging
 import sys
 
 from absl import app
@@ -109,6 +110,9 @@ def _load_config():
 
 
 def main(argv):
+  # JAX logs at INFO each accelerator backend it does not find; say only
+  # what matters.
+  std_logging.getLogger('jax._src.xla_bridge').setLevel(std_logging.WARNING)
   if len(argv) > 1:
     print(f'error: arguments: unexpected {" ".join(argv[1:])!r}',
           file=sys.stderr)
