@@ -15,11 +15,13 @@ Built datasets hold, per example (T = number of 16 ms frames of the clip):
 
 import os
 import pathlib
+import warnings
 from typing import Iterable
 
 from absl import logging
 import numpy as np
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core import shuffle as tfds_shuffle
 
 from jaxmelody import audio as audio_lib
 from jaxmelody import cfp as cfp_lib
@@ -30,15 +32,42 @@ from jaxmelody.features import FEATURES
 # The resampler of every builder: the authors' ADC2004 scores need polyphase.
 RES_TYPE = 'polyphase'
 
+# TFDS buffers a split's serialized examples in memory and spills them to
+# temporary files through tf.io.gfile (TensorFlow) beyond 1 GB: MIR-1K's
+# train split (~1.2 GB) would crash there without TensorFlow. Keeping splits
+# in memory instead costs RAM of the size of the largest split being built.
+tfds_shuffle.MAX_MEM_BUFFER_SIZE = max(tfds_shuffle.MAX_MEM_BUFFER_SIZE,
+                                       64 << 30)
+
+
+def info(builder, **kwargs) -> tfds.core.DatasetInfo:
+  """DatasetInfo of a melody builder: README/CITATIONS from its folder.
+
+  Shuffling is off, so examples are stored in the generator's order (sorted
+  track ids): evaluation reports list clips in name order, and training
+  shuffles anyway.
+  """
+  return builder.dataset_info_from_configs(features=features(),
+                                           disable_shuffling=True, **kwargs)
+
 
 def features() -> tfds.features.FeaturesDict:
-  """The feature spec of every melody dataset (variable length T)."""
+  """The feature spec of every melody dataset (variable length T).
+
+  Arrays are stored as raw bytes (``Encoding.BYTES``): the default encoding
+  turns each float into a protobuf list element, which took ~1 s per MIR-1K
+  clip (longer than the CFP itself); bytes take milliseconds and decode to
+  the same arrays and shapes without TensorFlow.
+  """
+  def tensor(shape, dtype):
+    return tfds.features.Tensor(shape=shape, dtype=dtype,
+                                encoding=tfds.features.Encoding.BYTES)
+
   return tfds.features.FeaturesDict({
-      'cfp': tfds.features.Tensor(shape=(3, FEATURES.n_bins, None),
-                                  dtype=np.float32),
-      'target': tfds.features.Tensor(shape=(None,), dtype=np.int32),
-      'f0_hz': tfds.features.Tensor(shape=(None,), dtype=np.float32),
-      'times': tfds.features.Tensor(shape=(None,), dtype=np.float64),
+      'cfp': tensor((3, FEATURES.n_bins, None), np.float32),
+      'target': tensor((None,), np.int32),
+      'f0_hz': tensor((None,), np.float32),
+      'times': tensor((None,), np.float64),
       'track_id': tfds.features.Text(),
   })
 
@@ -65,7 +94,11 @@ def encode(track_id: str, samples: np.ndarray, ref_times: np.ndarray | None,
       raise errors.DatasetError(f'{track_id}: {f0.shape[0]} f0 values for '
                                 f'{times.shape[0]} frames')
   else:
-    f0 = pitch.resample_reference(ref_times, ref_f0, times)
+    with warnings.catch_warnings():
+      # REF.txt times are rounded to 1 ms, so mir_eval calls their grid
+      # non-uniform; silences are 0 Hz there, which is what it asks for.
+      warnings.filterwarnings('ignore', 'Non-uniform timescale')
+      f0 = pitch.resample_reference(ref_times, ref_f0, times)
   return {'cfp': cfp, 'target': pitch.hz_to_class(f0),
           'f0_hz': f0.astype(np.float32), 'times': times,
           'track_id': track_id}
@@ -102,10 +135,13 @@ def require_dir(path: pathlib.Path, name: str, instructions: str) -> None:
 
 
 def pair_files(name: str, audio_dir: pathlib.Path, label_dir: pathlib.Path,
-               label_suffix: str, instructions: str,
-               audio_glob: str = '*') -> dict[str, tuple[pathlib.Path,
-                                                         pathlib.Path]]:
-  """Matches audio files to label files by stem.
+               label_suffix: str, instructions: str, audio_glob: str = '*',
+               audio_id=lambda stem: stem
+               ) -> dict[str, tuple[pathlib.Path, pathlib.Path]]:
+  """Matches audio files to label files by track id.
+
+  The track id of a label file is its name less ``label_suffix``; that of an
+  audio file is ``audio_id(stem)``.
 
   Returns:
     {track_id: (audio path, label path)}, sorted by track id.
@@ -116,7 +152,7 @@ def pair_files(name: str, audio_dir: pathlib.Path, label_dir: pathlib.Path,
   """
   require_dir(audio_dir, name, instructions)
   require_dir(label_dir, name, instructions)
-  audio = {p.stem: p for p in sorted(audio_dir.glob(audio_glob))
+  audio = {audio_id(p.stem): p for p in sorted(audio_dir.glob(audio_glob))
            if p.suffix.lower() in audio_lib.AUDIO_EXTENSIONS}
   labels = {p.name[:-len(label_suffix)]: p for p in label_dir.iterdir()
             if p.name.endswith(label_suffix)}
@@ -124,8 +160,8 @@ def pair_files(name: str, audio_dir: pathlib.Path, label_dir: pathlib.Path,
     raise errors.DatasetError(
         f'{name}: no audio files in {audio_dir}. '
         f'{" ".join(instructions.split())}')
-  _complain(name, 'audio without a label file', sorted(set(audio) - set(labels)),
-            label_dir, instructions)
+  _complain(name, 'audio without a label file',
+            sorted(set(audio) - set(labels)), label_dir, instructions)
   _complain(name, 'label files without audio', sorted(set(labels) - set(audio)),
             audio_dir, instructions)
   return {k: (audio[k], labels[k]) for k in sorted(audio)}
@@ -147,6 +183,6 @@ def warn_if_partial(name: str, found: int, expected: int) -> None:
 
 
 def split_ids(ids: Iterable[str], is_test) -> tuple[list[str], list[str]]:
-  """Splits sorted track ids into (test, rest) with the predicate ``is_test``."""
+  """Splits track ids into sorted (test, rest) lists by ``is_test(id)``."""
   ids = sorted(ids)
   return [i for i in ids if is_test(i)], [i for i in ids if not is_test(i)]

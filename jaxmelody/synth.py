@@ -99,8 +99,8 @@ def _draw_melody(rng: np.random.Generator, duration_s: float, tonic: int,
   pool = pool[(pool >= _LOWEST) & (pool <= _HIGHEST)]
   pos = int(np.argmin(np.abs(pool - tonic)))
   notes = []
-  t = rng.uniform(0.0, 0.4)  # leading silence
-  while t < duration_s - 0.1:
+  t = rng.uniform(0.0, min(0.4, 0.25 * duration_s))  # leading silence
+  while t < duration_s - 0.1 or not notes:  # at least one note
     for _ in range(rng.integers(2, 7)):
       step = rng.choice([-4, -2, -1, -1, 0, 1, 1, 2, 4])
       pos = int(np.clip(pos + step, 0, len(pool) - 1))
@@ -151,8 +151,8 @@ def _voice(rng, melody: Melody, t: np.ndarray, sr: int) -> np.ndarray:
   out = np.zeros_like(t)
   for k, sin_k in _harmonics(phase, _N_HARMONICS):
     fk = k * f0
-    resonance = sum(g / (1.0 + ((fk - formants[j]) / bw) ** 2)
-                    for j, (g, bw) in enumerate(zip(_FORMANT_GAIN, _FORMANT_BW)))
+    resonance = sum(g / (1.0 + ((fk - f) / bw) ** 2) for f, g, bw
+                    in zip(formants, _FORMANT_GAIN, _FORMANT_BW))
     # 1/k source tilt, formant peaks, nothing at or above 0.45 sr (no aliasing).
     out += (0.15 + resonance) / k * (fk < 0.45 * sr) * sin_k
   return env * out
@@ -174,7 +174,8 @@ def _accompaniment(rng, t: np.ndarray, sr: int, tonic: int,
   since = t - starts[chord]
   decay = np.exp(-since / rng.uniform(0.6, 1.5)) * np.minimum(since / 0.005,
                                                               1.0)
-  tones = sum(k ** -1.5 * sin_k.sum(axis=0) for k, sin_k in _harmonics(phase, 8))
+  tones = sum(k ** -1.5 * sin_k.sum(axis=0)
+              for k, sin_k in _harmonics(phase, 8))
   beat = rng.uniform(0.25, 0.5)
   drums = rng.standard_normal(len(t)) * np.exp(-(t % beat) / 0.03)
   return decay * tones + rng.uniform(0.2, 0.6) * drums

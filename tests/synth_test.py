@@ -55,7 +55,7 @@ def test_other_sample_rate_keeps_16k_frame_grid():
 
 
 def test_voice_f0_is_in_the_audio(clips):
-  """At steady voiced frames, the voice's spectrum peaks within 1/2 semitone of f0."""
+  """At steady voiced frames the voice's spectrum peaks within 50 cents."""
   sr, half = FEATURES.sample_rate, 512
   window = np.hanning(2 * half)
   freqs = np.fft.rfftfreq(8 * 2 * half, 1 / sr)

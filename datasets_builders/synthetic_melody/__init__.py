@@ -1,1 +1,1 @@
-"""The synthetic_melody dataset (TFDS builder in synthetic_melody_dataset_builder.py)."""
+"""synthetic_melody: generated mixtures (see its dataset builder module)."""

@@ -1,0 +1,53 @@
+"""ADC2004: the ISMIR 2004 melody contest set, 20 clips at 44.1 kHz.
+
+Splits: ``test`` = the 12 vocal clips singing-melody papers report on
+(daisy1-4, opera_fem2, opera_fem4, opera_male3, opera_male5, pop1-4) and
+``instrumental`` = the other 8 (jazz1-4, midi1-4). Audio is resampled to
+16 kHz with librosa's 'polyphase' (scipy resample_poly): the authors'
+published scores depend on it. References are <name>REF.txt (time, Hz).
+"""
+
+import tensorflow_datasets as tfds
+
+from datasets_builders import common
+from jaxmelody import pitch
+
+VOCAL = ('daisy1', 'daisy2', 'daisy3', 'daisy4', 'opera_fem2', 'opera_fem4',
+         'opera_male3', 'opera_male5', 'pop1', 'pop2', 'pop3', 'pop4')
+FULL_SIZE = 20
+
+
+class Builder(tfds.core.GeneratorBasedBuilder):
+  """ADC2004 clips with CFP features and targets."""
+
+  VERSION = tfds.core.Version('1.0.0')
+  RELEASE_NOTES = {'1.0.0': 'First release.'}
+  MANUAL_DOWNLOAD_INSTRUCTIONS = """
+  Download adc2004_full_set.zip (LabROSA,
+  http://labrosa.ee.columbia.edu/projects/melody/), unzip it, and put the 20
+  <name>.wav files and their <name>REF.txt references directly in the adc2004
+  manual folder: <manual_root>/adc2004/daisy1.wav,
+  <manual_root>/adc2004/daisy1REF.txt, ... (see config.data.manual_root).
+  """
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    return common.info(
+        self, homepage='http://labrosa.ee.columbia.edu/projects/melody/')
+
+  def _split_generators(self, dl_manager):
+    root = common.manual_dir(dl_manager, self.name,
+                             self.MANUAL_DOWNLOAD_INSTRUCTIONS)
+    pairs = common.pair_files(self.name, root, root, 'REF.txt',
+                              self.MANUAL_DOWNLOAD_INSTRUCTIONS, '*.wav')
+    test, instrumental = common.split_ids(pairs, lambda i: i in VOCAL)
+    common.warn_if_partial(self.name, len(pairs), FULL_SIZE)
+    return {
+        'test': self._generate_examples({i: pairs[i] for i in test}),
+        'instrumental': self._generate_examples(
+            {i: pairs[i] for i in instrumental}),
+    }
+
+  def _generate_examples(self, pairs):
+    for track_id, (audio_path, label_path) in pairs.items():
+      times, f0 = pitch.read_ref(label_path)
+      yield common.encode_file(track_id, audio_path, times, f0)

@@ -1,0 +1,212 @@
+"""Building and reading the melody datasets (TFDS array_record, no TensorFlow).
+
+Datasets are built through the TFDS Python API with
+``file_format='array_record'`` and read with ``as_data_source``: neither needs
+TensorFlow (the ``tfds`` command-line tool, ``as_dataset`` and tfrecord do).
+Corpora that must be downloaded by hand are read from
+``<manual_root>/<name>/``; ``manual_root`` defaults to TFDS's own manual
+folder ``<data_dir>/downloads/manual``. A dataset that is not built yet is
+built on first use.
+
+Names: ``mir1k`` (label-time configs ``centered`` / ``msfcn``), ``adc2004``,
+``mirex05``, ``ikala`` and ``synthetic_melody`` (generated, no download).
+"""
+
+import collections.abc
+import os
+import pathlib
+
+import tensorflow_datasets as tfds
+
+import datasets_builders
+from datasets_builders import common
+from datasets_builders.synthetic_melody import (
+    synthetic_melody_dataset_builder as synthetic)
+from jaxmelody import errors
+
+NAMES = tuple(sorted(datasets_builders.BUILDERS))
+# config.data.mir1k_label_offset_s -> mir1k builder config.
+MIR1K_CONFIGS = {0.02: 'centered', 0.01: 'msfcn'}
+_DEFAULT_SYNTHETIC = synthetic.Builder.BUILDER_CONFIGS[0]
+# Corpora whose audio is not 16 kHz: built with common.RES_TYPE only.
+_RESAMPLED = ('adc2004', 'mirex05', 'ikala')
+
+
+def _check_name(name: str) -> None:
+  if name not in datasets_builders.BUILDERS:
+    raise errors.ConfigError(f'dataset {name!r}: unknown; expected one of '
+                             f'{", ".join(NAMES)}')
+
+
+def _config(name: str, data_config):
+  """The builder config (a name or a BuilderConfig) the data config asks for."""
+  if name == 'mir1k':
+    offset = float(data_config.mir1k_label_offset_s)
+    for value, config_name in MIR1K_CONFIGS.items():
+      if abs(offset - value) < 1e-9:
+        return config_name
+    raise errors.ConfigError(
+        f'config.data.mir1k_label_offset_s: {offset} is not supported; use '
+        '0.02 (label at the centre of its window) or 0.01 (the authors\')')
+  if name == 'synthetic_melody':
+    # An explicit config name ('tiny' for tests) wins over size and seed.
+    explicit = getattr(data_config, 'synthetic_config', '')
+    if explicit:
+      known = [c.name for c in synthetic.Builder.BUILDER_CONFIGS]
+      if explicit not in known:
+        raise errors.ConfigError(
+            f'config.data.synthetic_config: {explicit!r} is not one of '
+            f'{", ".join(known)}')
+      return explicit
+    size, seed = int(data_config.synthetic_size), int(data_config.seed)
+    if size < 1:
+      raise errors.ConfigError(
+          f'config.data.synthetic_size: must be positive, got {size}')
+    if (size, seed) == (_DEFAULT_SYNTHETIC.num_train, _DEFAULT_SYNTHETIC.seed):
+      return _DEFAULT_SYNTHETIC.name
+    return synthetic.make_config(size, seed)
+  return None
+
+
+def builder_name(name: str, data_config) -> str:
+  """TFDS name of the dataset a config uses, e.g. 'mir1k/centered'."""
+  _check_name(name)
+  config = _config(name, data_config)
+  if config is None:
+    return name
+  return f'{name}/{config if isinstance(config, str) else config.name}'
+
+
+def data_dir(data_config) -> str | None:
+  """Where built datasets live (None = TFDS's default data_dir)."""
+  return os.fspath(data_config.data_dir) if data_config.data_dir else None
+
+
+def make_builder(name: str, data_config) -> tfds.core.DatasetBuilder:
+  """The (possibly not yet built) TFDS builder of a dataset."""
+  _check_name(name)
+  return datasets_builders.BUILDERS[name](config=_config(name, data_config),
+                                          data_dir=data_dir(data_config))
+
+
+def manual_dir(name: str, data_config, builder=None) -> pathlib.Path:
+  """``<manual_root>/<name>``; manual_root defaults to TFDS's manual folder."""
+  root = data_config.manual_root
+  if not root:
+    builder = builder or make_builder(name, data_config)
+    root = pathlib.Path(os.fspath(builder.data_dir_root)) / 'downloads'
+    root = root / 'manual'
+  return pathlib.Path(os.fspath(root)).expanduser() / name
+
+
+def build(name: str, data_config, *, max_examples_per_split: int | None = None
+          ) -> tfds.core.DatasetBuilder:
+  """Builds a dataset unless it is built already; returns its builder.
+
+  Args:
+    name: dataset name (see ``NAMES``).
+    data_config: ``config.data`` (manual_root, data_dir, mir1k_label_offset_s,
+      res_type, synthetic_size, seed; optional synthetic_config, a named
+      synthetic_melody config such as 'tiny' that overrides size and seed).
+    max_examples_per_split: build only the first few clips of each split (for
+      tests; never into a data_dir used for training).
+
+  Raises:
+    errors.DatasetError: the corpus's manual folder is missing or incomplete.
+    errors.ConfigError: an unknown name or an unsupported config value.
+  """
+  builder = make_builder(name, data_config)
+  if builder.is_prepared():
+    return builder
+  res_type = getattr(data_config, 'res_type', common.RES_TYPE)
+  if name in _RESAMPLED and res_type != common.RES_TYPE:
+    raise errors.ConfigError(
+        f'config.data.res_type: {res_type!r}; the {name} dataset is built '
+        f'with {common.RES_TYPE!r} resampling (the published scores need it)')
+  manual = None
+  if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
+    manual = manual_dir(name, data_config, builder)
+    if not manual.is_dir() or not any(manual.iterdir()):
+      raise errors.DatasetError(
+          f'{name}: not built yet and its manual folder {manual} is missing or '
+          f'empty. {" ".join(builder.MANUAL_DOWNLOAD_INSTRUCTIONS.split())}')
+  builder.download_and_prepare(
+      file_format='array_record',
+      download_config=tfds.download.DownloadConfig(
+          manual_dir=manual, max_examples_per_split=max_examples_per_split))
+  return builder
+
+
+class TrackSource(collections.abc.Sequence):
+  """Random access to the examples of one split, as dicts of numpy arrays.
+
+  Wraps TFDS's ArrayRecordDataSource; ``track_id`` comes back as ``str``
+  (TFDS itself returns text features as bytes). Picklable, so grain workers
+  can take it.
+  """
+
+  def __init__(self, source, name: str):
+    self._source = source
+    self.name = name
+
+  def __len__(self) -> int:
+    return len(self._source)
+
+  @staticmethod
+  def _decode(example):
+    track_id = example['track_id']
+    if isinstance(track_id, bytes):
+      example['track_id'] = track_id.decode('utf-8')
+    return example
+
+  def __getitem__(self, index):
+    if isinstance(index, slice):
+      return [self[i] for i in range(*index.indices(len(self)))]
+    index = index.__index__()
+    if not -len(self) <= index < len(self):
+      raise IndexError(f'{self.name}: index {index} out of range')
+    return self._decode(self._source[index % len(self)])
+
+  def __iter__(self):
+    for index in range(len(self)):
+      yield self[index]
+
+  def __getitems__(self, indices):
+    return [self._decode(e) for e in self._source.__getitems__(list(indices))]
+
+  def __repr__(self) -> str:
+    return f'TrackSource({self.name}, {len(self)} examples)'
+
+
+def get_source(name: str, split: str, data_config) -> TrackSource:
+  """The examples of ``name``/``split``, building the dataset on first use.
+
+  ``split`` is a split name or any TFDS split expression ('all',
+  'train+test', 'train[:10]').
+  """
+  builder = build(name, data_config)
+  try:
+    source = builder.as_data_source(split=split)
+  except ValueError as e:  # unknown split or bad split expression
+    raise errors.DatasetError(
+        f'{builder_name(name, data_config)}: cannot read split {split!r} '
+        f'({e}); it has {", ".join(sorted(builder.info.splits))} '
+        '(and "all")') from e
+  return TrackSource(source, f'{builder_name(name, data_config)}:{split}')
+
+
+def build_all(config) -> list[str]:
+  """Builds every dataset ``config`` trains or evaluates on.
+
+  Returns:
+    The TFDS names built (or found built), e.g. ['mir1k/centered', 'adc2004'].
+  """
+  names = [config.data.name] + [name for name, _ in config.eval.sets]
+  names = list(dict.fromkeys(names))  # unique, in order
+  for name in names:
+    _check_name(name)  # fail before spending time on the first build
+  built = []
+  for name in names:
+    build(name, config.data)
+    built.append(builder_name(name, config.data))
+  return built
