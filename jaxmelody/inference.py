@@ -6,7 +6,9 @@ lengths (``config.eval.pad_lengths``), so a new clip length does not trigger a
 new XLA compilation. Padding is exact: BatchNorm turns zero input into
 non-zero values, so every BatchNorm output is multiplied by a mask of the
 valid frames (a flax method interceptor), which makes the padded frames look
-like the convolutions' own zero padding. Clips longer than the largest pad
+like the convolutions' own zero padding; in 'batch' mode (the released
+code's test-time BatchNorm) the statistics are taken over the valid frames
+only, so that mode needs no compile per clip length either. Clips longer than the largest pad
 length are cut into overlapping windows whose margins cover the receptive
 field, so the joined logits equal those of one pass over the whole clip.
 """
@@ -88,53 +90,58 @@ class InferenceModel:
         {'params': variables['params'],
          'batch_stats': variables['batch_stats']})
     self.traces = 0
-    self._forward = jax.jit(self._masked_forward)
-    self._batch_forward = jax.jit(self._batch_stats_forward)
+    self._forward = jax.jit(self._masked_forward, static_argnums=3)
 
-  def _masked_forward(self, variables, x, n_valid):
-    """Logits [L, 257] of x [1, 256, L, 3] whose first n_valid frames count."""
+  def _masked_forward(self, variables, x, n_valid, batch_stats_mode):
+    """Logits [L, 257] of x [1, 256, L, 3] whose first n_valid frames count.
+
+    In 'batch' mode BatchNorm normalises with the statistics of the valid
+    frames only (flax's ``mask`` argument), which equals running the piece at
+    its exact length, as the released code did, without a compile per length.
+    """
     self.traces += 1  # runs only while tracing, i.e. once per compilation
     mask = (jnp.arange(x.shape[2]) < n_valid)[None, None, :, None]
 
     def zero_padded_frames(next_fun, args, kwargs, context):
+      is_bn = (isinstance(context.module, nn.BatchNorm)
+               and context.method_name == '__call__')
+      if is_bn and batch_stats_mode:
+        kwargs = {**kwargs, 'mask': jnp.broadcast_to(mask, args[0].shape)}
       y = next_fun(*args, **kwargs)
-      if (isinstance(context.module, nn.BatchNorm)
-          and context.method_name == '__call__'):
+      if is_bn:
         y = jnp.where(mask, y, jnp.zeros((), y.dtype))
       return y
 
     with nn.intercept_methods(zero_padded_frames):
-      logits = self.model.apply(variables, x, train=False)
+      if batch_stats_mode:
+        # The running-average update is computed and discarded.
+        logits, _ = self.model.apply(variables, x, train=True,
+                                     mutable=['batch_stats'])
+      else:
+        logits = self.model.apply(variables, x, train=False)
     return logits[0]
 
-  def _batch_stats_forward(self, variables, x):
-    """The released code's inference: BatchNorm in training mode.
-
-    Statistics come from ``x`` itself, so padding would change them: each
-    piece runs at its exact length, and a new length recompiles. That cost
-    is accepted only in this reproduction mode (configs/msfcn_released.py).
-    """
-    self.traces += 1
-    logits, _ = self.model.apply(variables, x, train=True,
-                                 mutable=['batch_stats'])
-    return logits[0]  # the running-average update is discarded
-
   def _run_padded(self, cfp: np.ndarray) -> np.ndarray:
-    """One padded pass; cfp [3, 256, t] with t <= max pad length."""
+    """One padded pass over cfp [3, 256, t].
+
+    t is padded to the smallest pad length that holds it; in 'batch' mode a
+    piece longer than all of them is padded to a multiple of the largest.
+    """
     t = cfp.shape[-1]
-    length = next(n for n in self.pad_lengths if n >= t)
+    longest = self.pad_lengths[-1]
+    length = next((n for n in self.pad_lengths if n >= t),
+                  -(-t // longest) * longest)
     x = np.zeros((1, FEATURES.n_bins, length, 3), np.float32)
     x[0, :, :t] = models.cfp_to_input(cfp)
-    return np.asarray(self._forward(self.variables, x, np.int32(t)))[:t]
+    return np.asarray(self._forward(self.variables, x, np.int32(t),
+                                    self.bn_inference == 'batch'))[:t]
 
   def _run_whole(self, cfp: np.ndarray) -> np.ndarray:
     """Logits of one clip (or piece) as if it ran in a single pass."""
     t = cfp.shape[-1]
-    if self.bn_inference == 'batch':
-      x = models.cfp_to_input(cfp)[None]
-      return np.asarray(self._batch_forward(self.variables, x))
     longest = self.pad_lengths[-1]
-    if t <= longest:
+    if t <= longest or self.bn_inference == 'batch':
+      # Batch statistics belong to the whole piece: never split it.
       return self._run_padded(cfp)
     # Overlapping windows: each keeps only its core, whose outputs see the
     # full receptive field (margin frames each side), so joins are seamless.

@@ -90,12 +90,14 @@ def test_no_recompile_within_a_pad_length(smoke):
 def test_batch_mode_equals_train_mode_apply_per_piece(smoke):
   config, model, variables, running = smoke
   im = inference.InferenceModel(config.model, variables, pad_lengths=(64,),
-                                piece_frames=50, bn_inference='batch')
+                                piece_frames=60, bn_inference='batch')
   cfp = np.random.default_rng(3).random((3, 256, 100), dtype=np.float32)
-  # Two pieces of one length: a single compile each side keeps this fast.
-  want = np.concatenate([_direct(model, variables, cfp[..., s:s + 50],
-                                 train=True) for s in (0, 50)])
+  # Pieces of 60 and 40 frames, both padded to 64: the masked statistics
+  # must equal those of each piece run alone at its exact length.
+  want = np.concatenate([_direct(model, variables, cfp[..., s:s + 60],
+                                 train=True) for s in (0, 60)])
   np.testing.assert_allclose(im.logits(cfp), want, atol=1e-4, rtol=1e-4)
+  assert im.traces == 1  # one compile serves both piece lengths
   # Batch statistics differ from running averages: the mode really changed.
   assert not np.allclose(want, running.logits(cfp), atol=1e-3)
 
