@@ -1,0 +1,187 @@
+"""Training checkpoints (orbax) and the portable pretrained-model format.
+
+A training run keeps ``<workdir>/checkpoints/<step>/`` folders, each an orbax
+composite of ``state`` (the whole TrainState: params, batch_stats, optimizer
+state, step) and ``data`` (the grain iterator position, one JSON file per
+process), so a resumed run continues with exactly the next batch. The latest
+``keep_checkpoints`` steps survive, and so does the step with the best
+validation OA (both orbax preservation policies at once).
+
+A pretrained model is a plain folder: ``variables.msgpack`` (flax
+serialization of {'params', 'batch_stats'}), ``config.json`` and
+``info.json`` (git commit, scores); it needs neither orbax nor the optimizer.
+"""
+
+import datetime
+import json
+import pathlib
+import subprocess
+from typing import Any
+
+import flax.serialization
+import grain
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+from orbax.checkpoint import checkpoint_managers as policies
+
+from jaxmelody.errors import CheckpointError
+
+_BEST_METRIC = 'OA'
+
+
+def _best_metric(metrics) -> float:
+  return float(metrics[_BEST_METRIC])
+
+
+class TrainCheckpoints:
+  """The orbax CheckpointManager of one training workdir."""
+
+  def __init__(self, workdir, train_config):
+    self.directory = pathlib.Path(workdir).absolute() / 'checkpoints'
+    keep = policies.AnyPreservationPolicy([
+        policies.LatestN(n=int(train_config.keep_checkpoints)),
+        # Checkpoints saved without validation metrics are only kept while
+        # they are among the latest.
+        policies.BestN(get_metric_fn=_best_metric, n=1,
+                       keep_checkpoints_without_metrics=False)])
+    options = ocp.CheckpointManagerOptions(
+        best_fn=_best_metric, best_mode='max',  # makes orbax store metrics
+        preservation_policy=keep, cleanup_tmp_directories=True, create=True)
+    self.manager = ocp.CheckpointManager(self.directory, options=options)
+
+  def latest_step(self) -> int | None:
+    return self.manager.latest_step()
+
+  def best_step(self) -> int | None:
+    return self.manager.best_step()
+
+  def save(self, step: int, state, batches, metrics=None) -> None:
+    """Starts an (asynchronous) save of the state and the data position.
+
+    Args:
+      step: Training step (the folder name).
+      state: TrainState (global, replicated arrays).
+      batches: ``input_pipeline.TrainBatches`` in use.
+      metrics: Validation means ({'OA': ...}) or None when not validated.
+    """
+    self.manager.save(step, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(state),
+        data=grain.checkpoint.CheckpointSave(batches.grain_iterator)),
+                      metrics=metrics, force=True)
+
+  def restore_latest(self, state, batches):
+    """(state, step) from the latest checkpoint, or (state, 0) if none.
+
+    ``state`` is the freshly initialized TrainState: its shapes, dtypes and
+    shardings tell orbax how to lay out the restored arrays. ``batches`` is
+    moved to the saved position in place.
+    """
+    step = self.manager.latest_step()
+    if step is None:
+      return state, 0
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+    try:
+      restored = self.manager.restore(step, args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(abstract),
+          data=grain.checkpoint.CheckpointRestore(batches.grain_iterator)))
+    except Exception as e:  # orbax raises many types for unreadable files
+      raise CheckpointError(
+          f'{self.directory / str(step)}: cannot resume from this checkpoint '
+          f'({type(e).__name__}: {e}); delete it to resume from an earlier '
+          'one') from e
+    return restored['state'], step
+
+  def close(self) -> None:
+    """Waits for pending saves to finish."""
+    self.manager.wait_until_finished()
+    self.manager.close()
+
+
+def _step_folder(path: pathlib.Path) -> pathlib.Path:
+  """The step folder meant by a workdir, checkpoints folder or step folder."""
+  if (path / 'checkpoints').is_dir():
+    path = path / 'checkpoints'
+  if (path / 'state').is_dir():
+    return path
+  steps = [int(p.name) for p in path.iterdir()
+           if p.name.isdigit() and (p / 'state').is_dir()] if (
+               path.is_dir()) else []
+  if not steps:
+    raise CheckpointError(
+        f'{path}: holds no checkpoint (expected a training workdir, its '
+        'checkpoints folder or one step folder in it)')
+  return path / str(max(steps))
+
+
+def restore_variables(path) -> dict[str, Any]:
+  """{'params', 'batch_stats'} as numpy arrays from a training checkpoint.
+
+  Args:
+    path: A workdir, its ``checkpoints`` folder (latest step is used) or one
+      step folder.
+
+  Raises:
+    CheckpointError: nothing there, or the files cannot be read.
+  """
+  folder = _step_folder(pathlib.Path(path))
+  try:
+    checkpointer = ocp.PyTreeCheckpointer()
+    meta = checkpointer.metadata(folder / 'state').item_metadata.tree
+    # Restore as host numpy arrays: the training mesh may not exist here.
+    restore_args = jax.tree.map(
+        lambda _: ocp.RestoreArgs(restore_type=np.ndarray), meta)
+    tree = checkpointer.restore(folder / 'state', args=ocp.args.PyTreeRestore(
+        restore_args=restore_args))
+    return {'params': tree['params'], 'batch_stats': tree['batch_stats']}
+  except Exception as e:  # orbax raises many types for unreadable files
+    raise CheckpointError(f'{folder}: corrupt or unreadable checkpoint '
+                          f'({type(e).__name__}: {e})') from e
+
+
+def _git_commit() -> str | None:
+  try:
+    return subprocess.run(
+        ['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
+        check=True, cwd=pathlib.Path(__file__).resolve().parent,
+        timeout=10).stdout.strip() or None
+  except (OSError, subprocess.SubprocessError):
+    return None
+
+
+def export_pretrained(variables, config, out_dir, scores=None) -> None:
+  """Writes a pretrained-model folder (see the module docstring).
+
+  Args:
+    variables: {'params', 'batch_stats'} (numpy or jax arrays).
+    config: The full ConfigDict the model was trained with.
+    out_dir: Folder to create or overwrite.
+    scores: Optional JSON-able evaluation results to record in info.json.
+  """
+  out = pathlib.Path(out_dir)
+  out.mkdir(parents=True, exist_ok=True)
+  host = jax.tree.map(np.asarray, {'params': variables['params'],
+                                   'batch_stats': variables['batch_stats']})
+  (out / 'variables.msgpack').write_bytes(flax.serialization.to_bytes(host))
+  (out / 'config.json').write_text(config.to_json_best_effort(indent=2))
+  info = {'git_commit': _git_commit(), 'scores': scores,
+          'created': datetime.datetime.now(datetime.timezone.utc).isoformat()}
+  (out / 'info.json').write_text(json.dumps(info, indent=2))
+
+
+def load_pretrained(directory) -> dict[str, Any]:
+  """{'params', 'batch_stats'} (numpy) from a folder of export_pretrained.
+
+  Raises:
+    CheckpointError: no variables.msgpack there, or it cannot be decoded.
+  """
+  path = pathlib.Path(directory) / 'variables.msgpack'
+  if not path.is_file():
+    raise CheckpointError(f'{path}: file does not exist')
+  try:
+    tree = flax.serialization.msgpack_restore(path.read_bytes())
+    return {'params': tree['params'], 'batch_stats': tree['batch_stats']}
+  except Exception as e:  # msgpack raises many types for damaged bytes
+    raise CheckpointError(f'{path}: corrupt pretrained model '
+                          f'({type(e).__name__}: {e})') from e
+
