@@ -12,7 +12,7 @@ import pytest
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / 'shared'
 
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def shared_dir() -> pathlib.Path:
   """The ``../shared`` folder, or a skip that says why the test cannot run."""
   if not (SHARED / 'data').is_dir():
