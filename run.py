@@ -113,6 +113,10 @@ def main(argv):
   # JAX logs at INFO each accelerator backend it does not find; say only
   # what matters.
   std_logging.getLogger('jax._src.xla_bridge').setLevel(std_logging.WARNING)
+  if not flags.FLAGS['verbosity'].present:
+    # orbax and TFDS log every file operation at INFO; progress bars and
+    # warnings are what a user needs (-v 0 brings the INFO lines back).
+    logging.set_verbosity(logging.WARNING)
   if len(argv) > 1:
     print(f'error: arguments: unexpected {" ".join(argv[1:])!r}',
           file=sys.stderr)

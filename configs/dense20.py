@@ -8,24 +8,14 @@ Command line::
 Expected scores: see README.
 """
 
-import importlib.util
-import pathlib
-
 import ml_collections
 
-
-def _base() -> ml_collections.ConfigDict:
-  """dense10's config, loaded by path so this works from any directory."""
-  path = pathlib.Path(__file__).resolve().with_name('dense10.py')
-  spec = importlib.util.spec_from_file_location('_jaxmelody_dense10', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+from configs import dense10
 
 
 def get_config() -> ml_collections.ConfigDict:
   """Returns the dense20 configuration."""
-  config = _base()
+  config = dense10.get_config()
   config.model.name = 'dense20'
   config.model.growth = 20
   return config

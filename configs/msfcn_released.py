@@ -14,24 +14,14 @@ Expected scores: see README (the authors publish MIR-1K OA 86.42 and
 ADC2004 OA 78.43 for these weights).
 """
 
-import importlib.util
-import pathlib
-
 import ml_collections
 
-
-def _base() -> ml_collections.ConfigDict:
-  """dense10's config, loaded by path so this works from any directory."""
-  path = pathlib.Path(__file__).resolve().with_name('dense10.py')
-  spec = importlib.util.spec_from_file_location('_jaxmelody_dense10', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+from configs import dense10
 
 
 def get_config() -> ml_collections.ConfigDict:
   """Returns the msfcn_released configuration."""
-  config = _base()
+  config = dense10.get_config()
   # Its own name: the bundled pretrained dense10 is ours, not these weights.
   config.model.name = 'msfcn_released'
   config.model.bn_inference = 'batch'   # the released code's test-time BN

@@ -8,24 +8,14 @@ Not a useful melody extractor: it checks that training, checkpoints,
 validation and resumption work end to end.
 """
 
-import importlib.util
-import pathlib
-
 import ml_collections
 
-
-def _base() -> ml_collections.ConfigDict:
-  """dense10's config, loaded by path so this works from any directory."""
-  path = pathlib.Path(__file__).resolve().with_name('dense10.py')
-  spec = importlib.util.spec_from_file_location('_jaxmelody_dense10', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+from configs import dense10
 
 
 def get_config() -> ml_collections.ConfigDict:
   """Returns the smoke-test configuration."""
-  config = _base()
+  config = dense10.get_config()
   config.model.name = 'smoke'
   config.model.growth = 2
   config.model.dilations = (1, 2)

@@ -1,7 +1,6 @@
 """Tests of jaxmelody.evaluate: mir_eval scoring, means over clips, outputs."""
 
 import csv
-import importlib.util
 import json
 import os
 import pathlib
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 
 import jaxmelody
+from configs import smoke
 from jaxmelody import evaluate
 from jaxmelody import models
 from jaxmelody.features import FEATURES
@@ -24,11 +24,7 @@ KEYS = ['VR', 'VFA', 'RPA', 'RCA', 'OA']
 
 
 def smoke_config():
-  spec = importlib.util.spec_from_file_location('_cfg_smoke',
-                                                CONFIGS / 'smoke.py')
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+  return smoke.get_config()
 
 
 def melody_clip(frames, seed):

@@ -1,7 +1,7 @@
 """Tests of jaxmelody.inference: exact padding, no recompiles, BN modes, weights."""
 
 import functools
-import importlib.util
+import importlib
 import pathlib
 
 import flax.serialization
@@ -18,11 +18,7 @@ CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
 
 
 def load_config(name):
-  spec = importlib.util.spec_from_file_location(f'_cfg_{name}',
-                                                CONFIGS / f'{name}.py')
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+  return importlib.import_module(f'configs.{name}').get_config()
 
 
 def random_variables(model, seed=0):

@@ -4,7 +4,7 @@ A smoke-size model with random weights stands in for the pretrained one, so
 these tests check plumbing and error handling, not melody accuracy.
 """
 
-import importlib.util
+import importlib
 import os
 import pathlib
 
@@ -26,11 +26,7 @@ CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
 
 
 def load_config(name):
-  spec = importlib.util.spec_from_file_location(f'_cfg_{name}',
-                                                CONFIGS / f'{name}.py')
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+  return importlib.import_module(f'configs.{name}').get_config()
 
 
 @pytest.fixture(scope='module')

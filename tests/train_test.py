@@ -1,6 +1,5 @@
 """Tests of the loss, the data-parallel step and the training loop."""
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -12,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from configs import smoke
 from jaxmelody import features
 from jaxmelody import input_pipeline
 from jaxmelody import pitch
@@ -21,11 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def smoke_config():
-  spec = importlib.util.spec_from_file_location('smoke', ROOT / 'configs' /
-                                                'smoke.py')
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+  return smoke.get_config()
 
 
 def fake_clip(seed: int, frames: int) -> dict:

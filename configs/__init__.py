@@ -1,0 +1,1 @@
+"""Experiment configs: each module defines only get_config()."""
