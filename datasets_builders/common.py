@@ -15,7 +15,6 @@ Built datasets hold, per example (T = number of 16 ms frames of the clip):
 
 import os
 import pathlib
-import warnings
 from typing import Iterable
 
 from absl import logging
@@ -94,11 +93,7 @@ def encode(track_id: str, samples: np.ndarray, ref_times: np.ndarray | None,
       raise errors.DatasetError(f'{track_id}: {f0.shape[0]} f0 values for '
                                 f'{times.shape[0]} frames')
   else:
-    with warnings.catch_warnings():
-      # REF.txt times are rounded to 1 ms, so mir_eval calls their grid
-      # non-uniform; silences are 0 Hz there, which is what it asks for.
-      warnings.filterwarnings('ignore', 'Non-uniform timescale')
-      f0 = pitch.resample_reference(ref_times, ref_f0, times)
+    f0 = pitch.resample_reference(ref_times, ref_f0, times)
   return {'cfp': cfp, 'target': pitch.hz_to_class(f0),
           'f0_hz': f0.astype(np.float32), 'times': times,
           'track_id': track_id}
