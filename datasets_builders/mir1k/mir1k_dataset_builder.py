@@ -4,6 +4,10 @@ Splits are the paper authors': ``test`` = every clip of the singers leon,
 yifen, stool, titon and tammy (260), ``train`` = the other 740. The singer is
 the file-name prefix before the first '_'.
 
+A partial corpus builds the splits it has clips for: a folder of the train
+singers alone (as carried to a training machine) gives a ``train`` split and
+no ``test`` split, rather than an empty one.
+
 The .pv labels come from 40 ms windows at a 20 ms hop without padding, so
 line i is centred at 0.02 i + 0.02 s. Config ``centered`` (default) times
 them there; config ``msfcn`` at 0.02 i + 0.01 s, the convention the authors'
@@ -51,9 +55,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   Download MIR-1K (http://mirlab.org/dataset/public/MIR-1K.zip, research use
   only), unzip it, and put its Wavfile/ and PitchLabel/ folders in the mir1k
   manual folder (<manual_root>/mir1k/, see config.data.manual_root):
-  <manual_root>/mir1k/Wavfile/<clip>.wav (or .flac) and
-  <manual_root>/mir1k/PitchLabel/<clip>.pv, 1000 clips each. Stereo files are
-  mixed to mono by the channel mean.
+  <manual_root>/mir1k/Wavfile/<clip>.wav (or .flac, or .ogg/.opus as written
+  by scripts/pack_for_device.py) and <manual_root>/mir1k/PitchLabel/<clip>.pv,
+  1000 clips each. Stereo files are mixed to mono by the channel mean.
   """
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -66,10 +70,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                               '.pv', self.MANUAL_DOWNLOAD_INSTRUCTIONS)
     test, train = common.split_ids(pairs, lambda i: singer(i) in TEST_SINGERS)
     common.warn_if_partial(self.name, len(pairs), FULL_TRAIN + FULL_TEST)
-    return {
-        'train': self._generate_examples({i: pairs[i] for i in train}),
-        'test': self._generate_examples({i: pairs[i] for i in test}),
-    }
+    # Only splits with clips: TFDS cannot write a split of zero examples.
+    return {split: self._generate_examples({i: pairs[i] for i in ids})
+            for split, ids in (('train', train), ('test', test)) if ids}
 
   def _generate_examples(self, pairs):
     offset = self.builder_config.label_offset_s

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Trains dense10 on MIR-1K train in one call of the lent GPU machine.
+#
+# Device call (from the repository root; .carry/ made by
+# scripts/pack_for_device.py):   command 'bash scripts/device_train.sh',
+# carry ['.carry'], timeout_s 480. See scripts/README.md.
+#
+# Steps: install the carried wheels, check the imports and the GPU, build
+# mir1k/centered from the carried Opus train clips (train split only: the
+# test singers never travel), train with validation on the carved singers
+# (config.data.val_singers), stop at STEPS or at the wall-clock deadline,
+# export the checkpoint with the best validation OA to $OUT/pretrained/ and
+# print frames/s and the validation scores. Only a few files may come back
+# from $OUT, so the orbax workdir stays in $WORK.
+#
+# Everything is an environment variable; a CPU dry run here:
+#   DRYRUN=1 STEPS=2 BATCH=2 EVAL_EVERY=2 CLIPS_PER_SINGER=1 OUT=/tmp/out \
+#     bash scripts/device_train.sh
+set -euo pipefail
+export PYTHONUNBUFFERED=1
+export TQDM_MININTERVAL=${TQDM_MININTERVAL:-20}  # a few progress lines only
+
+OUT=${OUT:-/tmp/out}
+CARRY=${CARRY:-.carry}
+WORK=${WORK:-/tmp/jaxmelody_device}   # TFDS data and orbax workdir
+DRYRUN=${DRYRUN:-0}                   # 1: this CPU, venv, no wheels, no GPU
+# Paper recipe from configs/dense10.py (Adam 1e-3, batch 16, 256-frame
+# crops); STEPS ~ 4 min at the ~200k frames/s expected on an H200.
+STEPS=${STEPS:-12000}
+BATCH=${BATCH:-16}
+EVAL_EVERY=${EVAL_EVERY:-1000}        # validation + checkpoint period
+LOG_EVERY=${LOG_EVERY:-100}
+READ_THREADS=${READ_THREADS:-12}      # grain threads cropping clips
+DTYPE=${DTYPE:-float32}
+CLIPS_PER_SINGER=${CLIPS_PER_SINGER:-0}  # >0: a subset (dry runs)
+# Whole-script wall clock: training gets what is left minus the export.
+DEADLINE_S=${DEADLINE_S:-420}
+EXPORT_RESERVE_S=${EXPORT_RESERVE_S:-45}
+
+main() {
+  stamp() { echo "== [$((SECONDS))s] $*"; }
+  rm -rf "$WORK" "$OUT/pretrained" "$OUT/tb"
+  mkdir -p "$WORK" "$OUT"
+  local manual_root=$PWD/$CARRY tfds_dir=$WORK/tfds wd=$WORK/wd
+  stamp "start: STEPS=$STEPS BATCH=$BATCH EVAL_EVERY=$EVAL_EVERY" \
+    "DTYPE=$DTYPE DEADLINE_S=$DEADLINE_S DRYRUN=$DRYRUN"
+
+  if [[ $DRYRUN == 1 ]]; then
+    PY=${PY:-/work/venv/bin/python}
+    export PYTHONPATH=$PWD
+  else
+    PY=python3
+    nvidia-smi -L || true
+    python3 -m pip install -q --no-index --no-deps --no-build-isolation \
+      --target /tmp/site "$CARRY"/wheels/*
+    export PYTHONPATH=/tmp/site:$PWD
+    stamp "wheels installed"
+  fi
+  "$PY" - "$CARRY" "$DRYRUN" <<'EOF'
+import pathlib, sys
+import flax, grain, jax, librosa, mir_eval, ml_collections, optax, soundfile
+import orbax.checkpoint, tensorboardX, tensorflow_datasets
+print('jax', jax.__version__, 'flax', flax.__version__, 'tfds',
+      tensorflow_datasets.__version__, 'libsndfile',
+      soundfile.__libsndfile_version__, 'devices', jax.devices())
+clip = next(pathlib.Path(sys.argv[1], 'mir1k', 'Wavfile').glob('*.ogg'))
+print('decodes', clip.name, soundfile.info(clip).samplerate, 'Hz')
+if sys.argv[2] != '1' and jax.default_backend() != 'gpu':
+  sys.exit('error: device: jax sees no GPU')
+EOF
+  stamp "imports ok"
+
+  if (( CLIPS_PER_SINGER > 0 )); then  # symlinked subset, N clips a singer
+    manual_root=$WORK/manual
+    mkdir -p "$manual_root/mir1k/Wavfile" "$manual_root/mir1k/PitchLabel"
+    declare -A taken=()
+    for f in "$CARRY"/mir1k/Wavfile/*; do
+      local b=${f##*/}; local s=${b%%_*}
+      (( ${taken[$s]:-0} < CLIPS_PER_SINGER )) || continue
+      taken[$s]=$(( ${taken[$s]:-0} + 1 ))
+      ln -s "$PWD/$f" "$manual_root/mir1k/Wavfile/$b"
+      ln -s "$PWD/$CARRY/mir1k/PitchLabel/${b%.*}.pv" \
+        "$manual_root/mir1k/PitchLabel/${b%.*}.pv"
+    done
+  fi
+  "$PY" - "$manual_root" "$tfds_dir" <<'EOF'
+import sys, time
+from configs import dense10
+from jaxmelody import datasets
+data = dense10.get_config().data
+data.manual_root, data.data_dir = sys.argv[1:3]
+tick = time.perf_counter()
+splits = datasets.build('mir1k', data).info.splits
+print(f'built {datasets.builder_name("mir1k", data)} in '
+      f'{time.perf_counter() - tick:.0f} s:',
+      {k: v.num_examples for k, v in splits.items()})
+EOF
+  stamp "dataset built"
+
+  local budget=$(( DEADLINE_S - SECONDS - EXPORT_RESERVE_S ))
+  if (( budget < 30 )); then
+    echo "error: deadline: only ${budget}s left to train"; return 1
+  fi
+  stamp "training for at most ${budget}s"
+  local rc=0
+  timeout --signal=INT --kill-after=30 "$budget" "$PY" run.py \
+    --config=configs/dense10.py --workdir="$wd" \
+    --config.data.manual_root="$manual_root" \
+    --config.data.data_dir="$tfds_dir" \
+    --config.data.read_threads="$READ_THREADS" \
+    --config.model.dtype="$DTYPE" \
+    --config.train.batch_size="$BATCH" --config.train.num_steps="$STEPS" \
+    --config.train.log_every_steps="$LOG_EVERY" \
+    --config.train.checkpoint_every_steps="$EVAL_EVERY" \
+    --config.eval.every_steps="$EVAL_EVERY" || rc=$?
+  # 124: stopped at the deadline (SIGINT: pending checkpoints are finished).
+  stamp "training ended, status $rc"
+  [[ $rc == 0 || $rc == 124 ]] || return "$rc"
+
+  "$PY" - "$wd" "$OUT" <<'EOF'
+import json, pathlib, shutil, struct, sys
+import ml_collections
+import numpy as np
+from tensorboardX.proto import event_pb2
+from jaxmelody import checkpoints
+wd, out = map(pathlib.Path, sys.argv[1:3])
+events = sorted(wd.glob('events.out.tfevents.*'))
+scalars = {}  # tag -> {step: value}
+for path in events:  # TFRecord: length u64, crc u32, event, crc u32
+  data, i = path.read_bytes(), 0
+  while i + 12 <= len(data):
+    n = struct.unpack('<Q', data[i:i + 8])[0]
+    event = event_pb2.Event.FromString(data[i + 12:i + 12 + n])
+    i += n + 16
+    for v in event.summary.value:
+      scalars.setdefault(v.tag, {})[event.step] = v.simple_value
+fps = scalars.get('train/frames_per_s', {})
+rates = [fps[s] for s in sorted(fps)][1:] or list(fps.values())  # 1st: jit
+print(f'train frames/s: median {np.median(rates):.0f}, max '
+      f'{np.max(rates):.0f} over {len(rates)} logs' if rates else
+      'train frames/s: no log')
+val = {k[4:]: v for k, v in scalars.items() if k.startswith('val/')}
+for step in sorted(val.get('OA', {})):
+  print(f'step {step:6d} validation', ', '.join(
+      f'{k} {val[k][step]:.2f}' for k in ('OA', 'RPA', 'RCA', 'VR', 'VFA')))
+config = ml_collections.ConfigDict(
+    json.loads((wd / 'config.json').read_text()))
+ckpts = checkpoints.TrainCheckpoints(wd, config.train)
+step = ckpts.best_step() or ckpts.latest_step()
+ckpts.close()
+if step is None:
+  sys.exit('error: export: training saved no checkpoint')
+scores = {'step': step, 'selected_by': 'validation OA (val_singers)',
+          'validation': {k: v[step] for k, v in val.items() if step in v},
+          'train_frames_per_s_median': float(np.median(rates)) if rates
+                                       else None}
+variables = checkpoints.restore_variables(ckpts.directory / str(step))
+checkpoints.export_pretrained(variables, config, out / 'pretrained', scores)
+print('exported step', step, scores['validation'], '->', out / 'pretrained')
+(out / 'tb').mkdir(exist_ok=True)
+for path in events[-1:]:
+  shutil.copy2(path, out / 'tb' / path.name)
+EOF
+  stamp "done"
+  ls -l "$OUT" "$OUT/pretrained" "$OUT/tb"
+}
+
+mkdir -p "$OUT"
+main 2>&1 | tee "$OUT/log.txt"
