@@ -109,6 +109,14 @@ def _load_config():
     raise errors.ConfigError(f'--config: {lines[-1] if lines else e}') from e
 
 
+class _QuietOrbax(std_logging.Filter):
+  """Drops orbax's own warnings (e.g. on checkpoints it wrote itself)."""
+
+  def filter(self, record):
+    return ('/orbax/' not in record.pathname
+            or record.levelno >= std_logging.ERROR)
+
+
 def main(argv):
   # JAX logs at INFO each accelerator backend it does not find; say only
   # what matters.
@@ -117,6 +125,7 @@ def main(argv):
     # orbax and TFDS log every file operation at INFO; progress bars and
     # warnings are what a user needs (-v 0 brings the INFO lines back).
     logging.set_verbosity(logging.WARNING)
+    std_logging.getLogger('absl').addFilter(_QuietOrbax())
   if len(argv) > 1:
     print(f'error: arguments: unexpected {" ".join(argv[1:])!r}',
           file=sys.stderr)

@@ -9,6 +9,7 @@ global batch (up to the order of float sums).
 
 import functools
 import pathlib
+import sys
 import time
 from typing import Any
 
@@ -220,7 +221,8 @@ def train_and_evaluate(config, workdir) -> TrainState:
   state, start = ckpts.restore_latest(create_train_state(config, mesh),
                                       batches)
   if start:
-    logging.info('resuming from %s', ckpts.directory / str(start))
+    tqdm.tqdm.write(f'resuming from {ckpts.directory / str(start)}',
+                    file=sys.stderr)
   step_fn = jit_train_step(mesh)
   lead = jax.process_index() == 0
   writer = tensorboardX.SummaryWriter(str(workdir)) if lead else None
@@ -255,7 +257,7 @@ def train_and_evaluate(config, workdir) -> TrainState:
       val = validate(state) if do_eval else None
       if val is not None:
         scalars.update({f'val/{k}': v for k, v in val.items()})
-        logging.info('step %d: validation %s', step, ', '.join(
+        bar.write(f'step {step}: validation ' + ', '.join(
             f'{k} {v:.2f}' for k, v in val.items()))
       if writer is not None:
         for name, value in scalars.items():
