@@ -63,8 +63,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.sets = (('mir1k', 'test'), ('adc2004', 'test'))
   config.eval.piece_frames = 0        # 0 = whole clip; >0 cuts into pieces
   # Fixed padded lengths (frames) the jitted inference compiles for.
-  config.eval.pad_lengths = (512, 1024, 2048, 4096)
-  config.eval.batch_size = 1
+  config.eval.pad_lengths = (256, 384, 512, 768, 1024, 2048, 4096)
   # Truncate decoded Hz to integers as the released code did (reproduction
   # only: it lowers RPA slightly at low pitch).
   config.eval.integer_hz = False
