@@ -8,15 +8,12 @@ import sys
 import types
 import warnings
 
-import flax.serialization
-import jax
 import numpy as np
 import pytest
 
 import jaxmelody
 from configs import smoke
 from jaxmelody import evaluate
-from jaxmelody import models
 from jaxmelody.features import FEATURES
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
@@ -122,20 +119,14 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
   assert list(tmp_path.iterdir()) == []
 
 
-def test_run_eval_writes_json_and_csv(tmp_path, monkeypatch, capsys):
+def test_run_eval_writes_json_and_csv(tmp_path, monkeypatch, capsys,
+                                     save_random_weights):
   config = smoke_config()
   config.eval.sets = (('fake', 'test'),)
-  model = models.create_model(config.model)
-  shapes = jax.eval_shape(
-      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
-  rng = np.random.default_rng(0)
-  variables = jax.tree_util.tree_map(
-      lambda s: np.abs(rng.normal(0.5, 0.2, s.shape)).astype(np.float32),
-      shapes)
   ckpt = tmp_path / 'pretrained'
   ckpt.mkdir()
-  (ckpt / 'variables.msgpack').write_bytes(
-      flax.serialization.msgpack_serialize(variables))
+  save_random_weights(config.model, ckpt)
+  rng = np.random.default_rng(0)
   source = make_source([melody_clip(60, 4), melody_clip(90, 5)])
   for example in source:
     example['cfp'] = rng.random(example['cfp'].shape, dtype=np.float32)

@@ -8,15 +8,12 @@ import importlib
 import os
 import pathlib
 
-import flax.serialization
-import jax
 import numpy as np
 import pytest
 import soundfile as sf
 
 from jaxmelody import errors
 from jaxmelody import inference
-from jaxmelody import models
 from jaxmelody import pitch
 from jaxmelody import predict
 from jaxmelody import synth
@@ -30,19 +27,11 @@ def load_config(name):
 
 
 @pytest.fixture(scope='module')
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, save_random_weights):
   """(config, checkpoint folder, folder of test audio files)."""
   config = load_config('smoke')
-  model = models.create_model(config.model)
-  shapes = jax.eval_shape(
-      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
-  rng = np.random.default_rng(0)
-  variables = jax.tree_util.tree_map(
-      lambda s: np.abs(rng.normal(0.5, 0.2, s.shape)).astype(np.float32),
-      shapes)
   ckpt = tmp_path_factory.mktemp('pretrained')
-  (ckpt / 'variables.msgpack').write_bytes(
-      flax.serialization.msgpack_serialize(variables))
+  save_random_weights(config.model, ckpt)
 
   audio = tmp_path_factory.mktemp('audio')
   sf.write(audio / 'good.wav', synth.synthesize(1, 1.0).audio, 16000)
