@@ -109,12 +109,19 @@ def _load_config():
     raise errors.ConfigError(f'--config: {lines[-1] if lines else e}') from e
 
 
-class _QuietOrbax(std_logging.Filter):
-  """Drops orbax's own warnings (e.g. on checkpoints it wrote itself)."""
+class _QuietLibraries(std_logging.Filter):
+  """Drops library warnings that say nothing to a user.
+
+  orbax warns about metadata of checkpoints it wrote itself, and TFDS about
+  the empty folder of a dataset it is about to build.
+  """
 
   def filter(self, record):
-    return ('/orbax/' not in record.pathname
-            or record.levelno >= std_logging.ERROR)
+    if record.levelno >= std_logging.ERROR:
+      return True
+    if '/orbax/' in record.pathname:
+      return False
+    return 'has no dataset_info.json' not in record.getMessage()
 
 
 def main(argv):
@@ -125,7 +132,7 @@ def main(argv):
     # orbax and TFDS log every file operation at INFO; progress bars and
     # warnings are what a user needs (-v 0 brings the INFO lines back).
     logging.set_verbosity(logging.WARNING)
-    std_logging.getLogger('absl').addFilter(_QuietOrbax())
+    std_logging.getLogger('absl').addFilter(_QuietLibraries())
   if len(argv) > 1:
     print(f'error: arguments: unexpected {" ".join(argv[1:])!r}',
           file=sys.stderr)
