@@ -18,9 +18,11 @@ from ml_collections import config_flags
 
 from jaxmelody import errors
 
+# No default file: ml_collections parses a default (and any overrides on the
+# command line) while the flag is defined, before errors can be reported.
 _CONFIG = config_flags.DEFINE_config_file(
-    'config', 'configs/dense10.py', 'Config file (a get_config() module).',
-    lock_config=True)
+    'config', None, 'Config file (a get_config() module), e.g. '
+    'configs/dense10.py.', lock_config=True)
 _MODE = flags.DEFINE_enum(
     'mode', 'train', ['train', 'eval', 'predict', 'summary', 'build'],
     'What to do.')
@@ -100,6 +102,9 @@ def _load_config():
   config_flags loads the file lazily and reports failures as OSError with a
   multi-line message; keep only the part that says why.
   """
+  if _CONFIG.value is None:
+    raise errors.ConfigError('--config: required, e.g. '
+                             '--config=configs/dense10.py')
   try:
     config = _CONFIG.value
     config.get('model')  # forces the lazy load
