@@ -35,6 +35,10 @@ def _uniform(key, shape, dtype=jnp.float32, *, bound: float):
   return jax.random.uniform(key, shape, dtype, -bound, bound)
 
 
+# PyTorch BatchNorm2d's default, which the released weights were trained with.
+BN_EPSILON = 1e-5
+
+
 class PreActBlock(nn.Module):
   """BatchNorm -> 3x3 (dilated) convolution -> SELU, as the released code.
 
@@ -55,7 +59,7 @@ class PreActBlock(nn.Module):
     # the biased variance as running average where torch keeps the unbiased
     # one: a factor n / (n - 1) with n = batch * 256 * frames, negligible.)
     x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                     epsilon=1e-5, use_fast_variance=False, dtype=self.dtype,
+                     epsilon=BN_EPSILON, use_fast_variance=False, dtype=self.dtype,
                      name='bn')(x)
     d = self.dilation
     # PyTorch's default Conv2d init, which the paper's model was trained

@@ -71,6 +71,23 @@ def test_padded_and_windowed_logits_equal_one_unpadded_pass(smoke):
                                atol=1e-4, rtol=1e-4)
 
 
+def test_folded_conv6_equals_the_block_as_written(smoke):
+  # dense10's decoder input repeats x 8 times; with running averages the
+  # copies fold into one kernel (jaxmelody.decoder_fold). Padded and
+  # windowed clips must still equal one plain unpadded pass.
+  config = smoke[0].copy_and_resolve_references()
+  config.model.input_repeats = 8
+  model = models.create_model(config.model)
+  variables = random_variables(model, seed=5)
+  im = inference.InferenceModel(config.model, variables, pad_lengths=(64,))
+  assert im._fold == 8  # pylint: disable=protected-access
+  rng = np.random.default_rng(6)
+  for frames in (40, 150):  # padded to 64; windowed (> 64)
+    cfp = rng.random((3, 256, frames), dtype=np.float32)
+    np.testing.assert_allclose(im.logits(cfp), _direct(model, variables, cfp),
+                               atol=1e-4, rtol=1e-4)
+
+
 def test_no_recompile_within_a_pad_length(smoke):
   config, _, variables, _ = smoke
   im = inference.InferenceModel(config.model, variables, pad_lengths=(32, 64))
