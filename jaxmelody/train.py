@@ -25,6 +25,7 @@ import tqdm
 
 from jaxmelody import checkpoints
 from jaxmelody import evaluate
+from jaxmelody import fast_model
 from jaxmelody import inference
 from jaxmelody import input_pipeline
 from jaxmelody import models
@@ -118,14 +119,29 @@ def jit_train_step(mesh: Mesh):
                  out_shardings=(replicated, replicated), donate_argnums=0)
 
 
+def training_apply_fn(config):
+  """The forward function the train step differentiates.
+
+  ``fast_model.apply`` (BatchNorm folded into the convolutions, matrix-product
+  gradients) when ``config.train.fast_step`` is on and the model computes in
+  float32, else the flax module's own ``apply``. Both take and return the
+  same variable trees and agree to float32 rounding.
+  """
+  model = models.create_model(config.model)
+  if config.train.get('fast_step', True) and fast_model.supports(model):
+    return functools.partial(fast_model.apply, model)
+  return model.apply
+
+
 def create_train_state(config, mesh: Mesh) -> TrainState:
   """Fresh state from config.train.seed, created replicated on the mesh."""
   model = models.create_model(config.model)
   tx = optax.adam(config.train.learning_rate)
+  apply_fn = training_apply_fn(config)
 
   def init(rng):
     variables = models.init_variables(model, rng, frames=16)
-    return TrainState.create(apply_fn=model.apply, params=variables['params'],
+    return TrainState.create(apply_fn=apply_fn, params=variables['params'],
                              tx=tx, batch_stats=variables['batch_stats'])
 
   # XLA's RngBitGenerator ('rbg') compiles the initializers several times
