@@ -11,7 +11,13 @@ dispatches a mode, and turns the project's errors into one ``error:`` line
 import logging as std_logging
 import sys
 
-from absl import app
+if __name__ == '__main__':
+  # Before anything heavy is imported: XLA:CPU needs huge-page malloc to run
+  # fast (see jaxmelody/runtime.py); this re-executes the process once.
+  from jaxmelody import runtime  # pylint: disable=g-import-not-at-top
+  runtime.reexec_with_tuned_malloc()
+
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
 from absl import logging
 from ml_collections import config_flags

@@ -1,0 +1,53 @@
+"""Process settings under which XLA:CPU runs fast: glibc malloc on huge pages.
+
+XLA:CPU allocates its output and scratch buffers anew on every execution.
+glibc serves blocks that large with a fresh ``mmap``, so the kernel faults
+in (and zeroes) every 4 KiB page at first touch: about 20,000 faults and
+30 ms for one 80 MB activation, several times the arithmetic around it. With
+the glibc tunable ``glibc.malloc.hugetlb=1`` (glibc >= 2.35) malloc asks for
+transparent huge pages, 512x fewer faults (benchmarks/RESULTS.md, "Where the
+training step's time goes"). Tunables are read when a process starts, so
+``run.py`` re-executes itself once with the setting; a library user sets it
+in the environment (``GLIBC_TUNABLES=glibc.malloc.hugetlb=1 python ...``).
+Other C libraries and older glibc ignore it.
+"""
+
+import os
+import sys
+
+TUNABLES = 'GLIBC_TUNABLES'
+HUGE_PAGES = 'glibc.malloc.hugetlb=1'
+# Set to 1 to keep the environment as it is (no re-execution).
+OPT_OUT = 'JAXMELODY_KEEP_MALLOC'
+
+
+def is_tuned(environ=None) -> bool:
+  """True if the environment already asks malloc for huge pages."""
+  environ = os.environ if environ is None else environ
+  return 'glibc.malloc.hugetlb' in environ.get(TUNABLES, '')
+
+
+def tuned_environ(environ=None) -> dict[str, str]:
+  """A copy of the environment with the huge-page malloc setting added."""
+  environ = dict(os.environ if environ is None else environ)
+  if not is_tuned(environ):
+    environ[TUNABLES] = ':'.join(
+        t for t in (environ.get(TUNABLES, ''), HUGE_PAGES) if t)
+  return environ
+
+
+def reexec_with_tuned_malloc() -> None:
+  """Restarts this process with huge-page malloc, unless it has it already.
+
+  Call first thing in a command-line entry point (before heavy imports).
+  Nothing happens off Linux, when the setting is present, or when
+  ``JAXMELODY_KEEP_MALLOC=1``; otherwise this does not return (same
+  interpreter, same arguments and options, same process id).
+  """
+  if (not sys.platform.startswith('linux') or is_tuned()
+      or os.environ.get(OPT_OUT) == '1'):
+    return
+  argv = list(getattr(sys, 'orig_argv', [sys.executable] + sys.argv))
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os.execve(sys.executable, [sys.executable] + argv[1:], tuned_environ())
