@@ -1,35 +1,53 @@
-"""Training throughput of dense10: frames per second per device.
+"""Training throughput of dense10: the plain step against the fast one.
 
 Usage (from the repository root)::
 
-  python benchmarks/train_speed.py [--steps 3] [--dtypes float32,bfloat16]
+  python benchmarks/train_speed.py [--steps 3] [--variants ...] [--quick]
 
-For each compute dtype (``config.model.dtype``) it builds configs/dense10.py's
+Each variant runs in a fresh worker process (so that its environment, and
+the malloc setting in particular, is its own): it builds configs/dense10.py's
 train state and the jitted, data-parallel ``train.jit_train_step`` over all
 devices, feeds synthetic arrays of the default batch (16 clips x 256 frames,
 inputs uniform in [0, 1) like min-max-scaled CFP, random targets), runs one
-step to compile, then times ``--steps`` steps (each blocked until done) and
-reports the median as frames/s per device = batch x frames / step time /
-devices. On a 2-core CPU one step takes tens of seconds: keep ``--steps``
-small. Prints the figures and rewrites this script's section of
-benchmarks/RESULTS.md.
+step to compile, then times ``--steps`` steps (each blocked until done):
+frames/s per device = batch x frames / median step time / devices.
+
+Variants (``--variants``, comma-separated):
+
+- ``plain``: the flax module differentiated as written
+  (``config.train.fast_step=False``) in the environment as it is;
+- ``plain_tuned``: the same with huge-page malloc (``jaxmelody.runtime``);
+- ``fast_untuned``: ``fast_model`` without the malloc setting;
+- ``fast``: ``fast_model`` with huge-page malloc (what ``run.py`` trains with).
+
+The last two lines printed are ``frames_per_s: N`` (``fast``) and
+``speedup: X`` (``fast`` over ``plain``, both from this run). The script
+rewrites its section of benchmarks/RESULTS.md unless ``--quick`` or
+``--no_results``.
 """
 
 import argparse
+import json
+import os
 import pathlib
+import subprocess
 import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
-import jax
-from jax.sharding import NamedSharding, PartitionSpec as P
-from benchmarks.inference_speed import load_avg, machine_info, update_results
-from jaxmelody import predict
-from jaxmelody import train
-from jaxmelody.features import FEATURES
+from jaxmelody import runtime
+
+VARIANTS = {  # name: (fast_step, huge-page malloc)
+    'plain': (False, False),
+    'plain_tuned': (False, True),
+    'fast_untuned': (True, False),
+    'fast': (True, True),
+}
+SECTION = 'Training speed (train_speed.py)'
 
 
 def synthetic_batch(batch: int, frames: int, seed: int = 0) -> dict:
@@ -39,6 +57,7 @@ def synthetic_batch(batch: int, frames: int, seed: int = 0) -> dict:
     {'x': float32 [B, 256, frames, 3], 'target': int32 [B, frames],
      'mask': float32 [B, frames]}.
   """
+  from jaxmelody.features import FEATURES
   rng = np.random.default_rng(seed)
   return {
       'x': rng.random((batch, FEATURES.n_bins, frames, 3), dtype=np.float32),
@@ -48,12 +67,15 @@ def synthetic_batch(batch: int, frames: int, seed: int = 0) -> dict:
 
 
 def measure(config, steps: int) -> dict:
-  """Compiles one train step, then times ``steps`` more.
+  """Compiles one train step, then times ``steps`` more (in this process).
 
   Returns:
-    {'compile_s', 'step_s' (median), 'steps_s' (all), 'frames_per_s_per_device',
-     'loss' (last), 'load'}.
+    {'compile_s', 'step_s' (median), 'steps_s', 'frames_per_s_per_device',
+     'loss' (last), 'devices', 'platform'}.
   """
+  import jax
+  from jax.sharding import NamedSharding, PartitionSpec as P
+  from jaxmelody import train
   mesh = train.make_mesh()
   state = train.create_train_state(config, mesh)
   step_fn = train.jit_train_step(mesh)
@@ -71,50 +93,100 @@ def measure(config, steps: int) -> dict:
     jax.block_until_ready(metrics)
     times.append(time.perf_counter() - start)
   step_s = float(np.median(times))
-  per_device = config.train.batch_size * frames / step_s / mesh.size
   return {'compile_s': compile_s, 'step_s': step_s, 'steps_s': times,
-          'frames_per_s_per_device': per_device,
-          'loss': float(metrics['loss']), 'load': load_avg()}
+          'frames_per_s_per_device': (config.train.batch_size * frames
+                                      / step_s / mesh.size),
+          'loss': float(metrics['loss']), 'devices': mesh.size,
+          'platform': jax.default_backend()}
+
+
+def _worker(args) -> None:
+  from configs import dense10
+  config = dense10.get_config()
+  config.train.fast_step = VARIANTS[args.worker][0]
+  if args.quick:
+    config.train.batch_size = 2
+    config.data.crop_frames = 32
+  result = measure(config, args.steps)
+  result['malloc'] = os.environ.get(runtime.TUNABLES, '') or 'default'
+  print('RESULT ' + json.dumps(result), flush=True)
+
+
+def run_variant(name: str, steps: int, quick: bool) -> dict:
+  """Runs one variant in a fresh process with its own environment."""
+  env = {k: v for k, v in os.environ.items()
+         if k not in (runtime.TUNABLES, runtime.OPT_OUT)}
+  if VARIANTS[name][1]:
+    env = runtime.tuned_environ(env)
+  elif runtime.TUNABLES in os.environ and not runtime.is_tuned(os.environ):
+    env[runtime.TUNABLES] = os.environ[runtime.TUNABLES]
+  cmd = [sys.executable, __file__, '--worker', name, '--steps', str(steps)]
+  out = subprocess.run(cmd + (['--quick'] if quick else []), env=env,
+                       cwd=ROOT, capture_output=True, text=True, check=False)
+  lines = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
+  if out.returncode or not lines:
+    raise SystemExit(f'error: variant {name} failed:\n{out.stderr[-3000:]}')
+  return json.loads(lines[-1][len('RESULT '):])
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--steps', type=int, default=3,
-                      help='timed steps per dtype (after one compile step)')
-  parser.add_argument('--dtypes', default='float32,bfloat16')
+                      help='timed steps per variant (after one compile step)')
+  parser.add_argument('--variants', default='plain,plain_tuned,fast',
+                      help=f'comma-separated, of {sorted(VARIANTS)}')
+  parser.add_argument('--quick', action='store_true',
+                      help='a tiny batch, to check the script runs; no '
+                      'RESULTS.md update')
   parser.add_argument('--no_results', action='store_true',
                       help='do not rewrite benchmarks/RESULTS.md')
+  parser.add_argument('--worker', choices=sorted(VARIANTS),
+                      help=argparse.SUPPRESS)
   args = parser.parse_args()
-
-  config = predict.default_config()  # configs/dense10.py
-  devices = jax.devices()
-  lines = [
-      f'Command: `python benchmarks/train_speed.py'
-      f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
-      f'Machine: {machine_info()}  ',
-      f'Load average before: {load_avg()}  ',
-      f'dense10, batch {config.train.batch_size} x '
-      f'{config.data.crop_frames} frames, synthetic arrays, '
-      f'{len(devices)} {devices[0].platform} device(s); median of '
-      f'{args.steps} step(s) after one compile step.', '',
-      '| dtype | compile + 1st step (s) | step (s, median) | frames/s per '
-      'device | load avg after |', '|---|---|---|---|---|']
-  for dtype in args.dtypes.split(','):
-    config.model.dtype = dtype
-    r = measure(config, args.steps)
-    steps = ', '.join(f'{s:.1f}' for s in r['steps_s'])
-    print(f'{dtype}: compile {r["compile_s"]:.1f} s, steps [{steps}] s, '
-          f'median {r["step_s"]:.2f} s -> {r["frames_per_s_per_device"]:.0f} '
-          f'frames/s per device (loss {r["loss"]:.3f}; load {r["load"]})',
-          flush=True)
-    lines.append(f'| {dtype} (CPU) | {r["compile_s"]:.1f} | {r["step_s"]:.2f} |'
-                 f' {r["frames_per_s_per_device"]:.0f} | {r["load"]} |')
-  lines.append('| float32 / bfloat16 (GPU) | not measured | not measured | '
-               'not measured | no accelerator lent to this task |')
+  if args.worker:
+    _worker(args)
+    return
+  names = [v for v in args.variants.split(',') if v]
+  unknown = sorted(set(names) - set(VARIANTS))
+  if unknown or not {'plain', 'fast'} <= set(names):
+    parser.error(f'--variants must include plain and fast, of '
+                 f'{sorted(VARIANTS)}; unknown: {unknown}')
+  from benchmarks.inference_speed import load_avg, machine_info
+  head = [f'Command: `python benchmarks/train_speed.py'
+          f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
+          f'Machine: {machine_info()}  ',
+          f'Load average before: {load_avg()}  ']
+  rows = {}
+  for name in names:
+    rows[name] = r = run_variant(name, args.steps, args.quick)
+    steps = ', '.join(f'{s:.2f}' for s in r['steps_s'])
+    print(f'{name}: compile {r["compile_s"]:.1f} s, steps [{steps}] s -> '
+          f'{r["frames_per_s_per_device"]:.0f} frames/s per device '
+          f'(malloc {r["malloc"]}; loss {r["loss"]:.3f})', flush=True)
+  first = rows[names[0]]
+  batch = '2 x 32' if args.quick else '16 x 256'
+  lines = head + [
+      f'dense10, batch {batch} frames, synthetic arrays, {first["devices"]} '
+      f'{first["platform"]} device(s); each variant in its own process, '
+      f'median of {args.steps} step(s) after one compile step; load average '
+      f'after: {load_avg()}.', '',
+      '| variant | formulation | malloc (GLIBC_TUNABLES) | compile + 1st step '
+      '(s) | step (s) | frames/s per device | vs plain |',
+      '|---|---|---|---|---|---|---|']
+  base = rows['plain']['frames_per_s_per_device']
+  for name, r in rows.items():
+    form = 'fast_model' if VARIANTS[name][0] else 'flax module'
+    fps = r['frames_per_s_per_device']
+    lines.append(f'| {name} | {form} | {r["malloc"]} | {r["compile_s"]:.1f} | '
+                 f'{r["step_s"]:.2f} | {fps:.0f} | {fps / base:.2f}x |')
   body = '\n'.join(lines)
   print(body)
-  if not args.no_results:
-    update_results('Training speed (train_speed.py)', body)
+  if not (args.quick or args.no_results):
+    from benchmarks.inference_speed import update_results
+    update_results(SECTION, body)
+  fast = rows['fast']['frames_per_s_per_device']
+  print(f'frames_per_s: {fast:.0f}')
+  print(f'speedup: {fast / base:.2f}')
 
 
 if __name__ == '__main__':
