@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import jax
-from benchmarks import cfp_numpy
+from jaxmelody import cfp_numpy
 from jaxmelody import cfp
 from jaxmelody.features import FEATURES
 

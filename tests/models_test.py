@@ -149,14 +149,31 @@ def test_create_model_rejects_bad_config(field, value):
     models.create_model(model_config)
 
 
-def test_variant_configs_change_only_their_fields():
-  base = _config('dense10')
-  assert _config('dense20').model.growth == 20
-  assert tuple(_config('densenet').model.dilations) == (1,) * 5
-  assert tuple(_config('da_reversed').model.dilations) == (24, 18, 12, 6, 3)
-  released = _config('msfcn_released')
-  assert released.model.bn_inference == 'batch'
-  assert released.eval.piece_frames == 3120
-  assert released.data.mir1k_label_offset_s == 0.01
-  assert released.model.growth == base.model.growth
-  assert released.train == base.train
+def _flat(config, prefix=''):
+  """{'section.field': value} of a ConfigDict (tuples for sequences)."""
+  out = {}
+  for key, value in config.items():
+    if hasattr(value, 'items'):
+      out.update(_flat(value, f'{prefix}{key}.'))
+    else:
+      out[f'{prefix}{key}'] = (tuple(value) if isinstance(value, (list, tuple))
+                               else value)
+  return out
+
+
+@pytest.mark.parametrize('name, changes', [
+    ('dense20', {'model.name': 'dense20', 'model.growth': 20}),
+    ('densenet', {'model.name': 'densenet', 'model.dilations': (1,) * 5}),
+    ('da_reversed', {'model.name': 'da_reversed',
+                     'model.dilations': (24, 18, 12, 6, 3)}),
+    ('msfcn_released', {'model.name': 'msfcn_released',
+                        'model.bn_inference': 'batch',
+                        'eval.piece_frames': 3120,
+                        'data.mir1k_label_offset_s': 0.01,
+                        'eval.integer_hz': True}),
+])
+def test_variant_configs_change_only_their_fields(name, changes):
+  base, variant = _flat(_config('dense10')), _flat(_config(name))
+  assert set(variant) == set(base)
+  differing = {k: variant[k] for k in base if variant[k] != base[k]}
+  assert differing == changes

@@ -96,6 +96,9 @@ def test_decode():
   logits[1, 48] = 10.0    # 62 Hz
   logits[2, 0] = 0.0      # tie-ish: row 0 vs the rest at -10
   f0, voicing = pitch.decode(logits)
-  np.testing.assert_allclose(f0[:2], [0.0, 62.0])
+  np.testing.assert_allclose(f0, [0.0, 62.0, 0.0])
   assert voicing[0] < 1e-6 and voicing[1] > 1 - 1e-6
+  # Row 2: p(no melody) = 1 / (1 + 256 e^-10); voicing is the rest.
+  others = (FEATURES.n_classes - 1) * np.exp(-10.0)
+  np.testing.assert_allclose(voicing[2], others / (1.0 + others), rtol=1e-9)
   assert np.all((voicing >= 0) & (voicing <= 1))
