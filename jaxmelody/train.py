@@ -29,6 +29,7 @@ from jaxmelody import fast_model
 from jaxmelody import inference
 from jaxmelody import input_pipeline
 from jaxmelody import models
+from jaxmelody import workdir_config
 from jaxmelody.errors import ConfigError, JaxMelodyError
 
 
@@ -200,15 +201,11 @@ def _stop_unless_finite(losses: np.ndarray, step: int,
       'config.train.learning_rate')
 
 
-def _save_config(config, workdir: pathlib.Path) -> None:
-  if jax.process_index() == 0:
-    (workdir / 'config.json').write_text(config.to_json_best_effort(indent=2))
-
-
 def train_and_evaluate(config, workdir) -> TrainState:
   """Trains config.model on config.data; resumes a workdir's latest step.
 
-  Writes <workdir>/config.json, TensorBoard events in <workdir> and orbax
+  Writes <workdir>/config.json (once: a resumed run must match it, see
+  ``workdir_config``), TensorBoard events in <workdir> and orbax
   checkpoints in <workdir>/checkpoints.
 
   Returns:
@@ -217,11 +214,13 @@ def train_and_evaluate(config, workdir) -> TrainState:
   Raises:
     NonFiniteLossError: the loss became NaN/inf (the checkpoints on disk are
       all from before; the message names the last one).
-    ConfigError, DatasetError: bad sizes or missing data.
+    ConfigError, DatasetError: bad sizes or missing data, or a workdir
+      started with a different model, data or recipe.
   """
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
-  _save_config(config, workdir)
+  workdir_config.check_or_write(config, workdir,
+                                write=jax.process_index() == 0)
   tc = config.train
   mesh = make_mesh()
   if tc.batch_size % mesh.size:

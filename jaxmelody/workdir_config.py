@@ -1,0 +1,107 @@
+"""The config a training workdir was started with, and what may change on resume.
+
+``<workdir>/config.json`` is written once, when a workdir is first used, and
+never overwritten. A run that resumes the workdir compares its config with
+that file: fields of the model, the data and the training recipe must match
+(resuming with another model, other clips or another seed would silently mix
+two experiments); fields that only say how long to train, how often to log,
+save or validate, and where the data lives may change.
+"""
+
+import json
+import pathlib
+from typing import Any
+
+from jaxmelody.errors import ConfigError
+
+CONFIG_FILE = 'config.json'
+
+# Fields that may differ between the original run and a resumed one.
+RESUMABLE_FIELDS = frozenset({
+    'train.num_steps',
+    'train.log_every_steps',
+    'train.checkpoint_every_steps',
+    'train.keep_checkpoints',
+    'train.val_max_clips',
+    'train.fast_step',   # the same step to float32 rounding
+    'eval.every_steps',
+    'eval.sets',         # --mode=eval's sets; not used by training
+    'eval.pad_lengths',  # compiled inference lengths; same results
+    'data.data_dir',
+    'data.manual_root',
+    'data.read_threads',
+    'distributed',
+})
+
+
+def flatten(tree: dict[str, Any], prefix: str = '') -> dict[str, Any]:
+  """{'section.field': value} of a nested dict (as read from config.json)."""
+  out = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      out.update(flatten(value, f'{prefix}{key}.'))
+    else:
+      out[f'{prefix}{key}'] = value
+  return out
+
+
+def as_json_tree(config) -> dict[str, Any]:
+  """The config as config.json stores it (tuples become lists, etc.)."""
+  return json.loads(config.to_json_best_effort())
+
+
+def differing_fields(saved: dict[str, Any], config) -> list[str]:
+  """Fields (dotted, sorted) whose values differ and that may not differ.
+
+  A field present on one side only counts as differing (a config of another
+  version of the code), unless it is resumable.
+  """
+  old, new = flatten(saved), flatten(as_json_tree(config))
+  return sorted(k for k in set(old) | set(new)
+                if k not in RESUMABLE_FIELDS and old.get(k, _MISSING) !=
+                new.get(k, _MISSING))
+
+
+_MISSING = object()
+
+
+def _show(value) -> str:
+  return '(absent)' if value is _MISSING else json.dumps(value)
+
+
+def check_or_write(config, workdir, *, write: bool = True) -> bool:
+  """Writes ``<workdir>/config.json``, or checks a resumed run against it.
+
+  Args:
+    config: the full config of this run.
+    workdir: the training workdir (exists).
+    write: write the file when it is absent (False on processes other
+      than the first of a multi-process job).
+
+  Returns:
+    True if the workdir already had a config.json (a resumed run).
+
+  Raises:
+    ConfigError: the saved config differs in fields that must match (the
+      message names each with both values), or config.json is unreadable.
+  """
+  path = pathlib.Path(workdir) / CONFIG_FILE
+  if not path.exists():
+    if write:
+      path.write_text(config.to_json_best_effort(indent=2))
+    return False
+  try:
+    saved = json.loads(path.read_text())
+  except (OSError, ValueError) as e:
+    raise ConfigError(f'{path}: unreadable ({e}); it records the config this '
+                      'workdir was started with') from e
+  differing = differing_fields(saved, config)
+  if differing:
+    old, new = flatten(saved), flatten(as_json_tree(config))
+    shown = '; '.join(f'{k}: {_show(old.get(k, _MISSING))} in the workdir, '
+                      f'{_show(new.get(k, _MISSING))} now' for k in differing)
+    raise ConfigError(
+        f'{path}: this workdir was started with a different config '
+        f'({len(differing)} field(s) differ: {shown}); resume with the '
+        'original values or train in a new --workdir')
+  return True
