@@ -231,3 +231,120 @@ def apply(model: models.MSFCN, variables: dict[str, Any], x: jax.Array, *,
     return logits, {'batch_stats': stats.updated if train else
                     variables['batch_stats']}
   return logits
+
+
+# Inference on padded input: the folded formulation with the padding
+# semantics of ``inference.InferenceModel`` (every BatchNorm output zeroed
+# on the frames past the clip). A forward pass only.
+
+
+def _valid_taps(width: int, dilation: int, n_valid: jax.Array) -> jax.Array:
+  """[3, width] float32: 1 where tap j of frame t reads a valid frame.
+
+  Tap j reads frame t + (j - 1) d; it counts iff 0 <= that < n_valid, so
+  the frames past the clip look like the convolution's own zero padding.
+  """
+  t = (jnp.arange(width)[None, :]
+       + jnp.asarray((np.arange(3)[:, None] - 1) * dilation))
+  return ((t >= 0) & (t < n_valid)).astype(jnp.float32)
+
+
+def _masked_block(h: jax.Array, n_valid: jax.Array, params: dict[str, Any],
+                  stats: dict[str, Any], dilation: int,
+                  repeats: int = 0) -> jax.Array:
+  """conv(BatchNorm(h) zeroed past the clip) + bias, BatchNorm folded.
+
+  BatchNorm uses its running averages, a fixed per-channel affine map:
+
+  conv(pad0(where(valid, a h + b, 0)), W)
+    = conv(pad0(where(valid, h, 0)), a W) + border,
+  border[r, t, f] = sum_ij rows_i[r] valid_j[t] sum_c b_c W[i, j, c, f]
+  (rows_i: tap i's row inside the 256 rows; valid_j: tap j's frame inside
+  the clip).
+
+  Args:
+    h: block input [B, H, W, C], already zero on the frames past the clip
+      (so where(valid, h, 0) is h itself).
+    n_valid: valid frames (traced int scalar).
+    params: the block's {'bn': {scale, bias}, 'conv': {kernel, bias}}.
+    stats: the block's running averages {'bn': {mean, var}}.
+    dilation: the convolution's dilation (padding equals it).
+    repeats: copies of h's first k channels the block's input appends to h
+      (k = the rest of the kernel's input channels / repeats); CONV6.
+
+  Returns:
+    conv + bias + border [B, H, W, F] float32, before SELU.
+  """
+  bn, conv, ra = params['bn'], params['conv'], stats['bn']
+  scale = bn['scale'] * jax.lax.rsqrt(ra['var'] + models.BN_EPSILON)
+  shift = bn['bias'] - ra['mean'] * scale
+  kernel = conv['kernel'].astype(jnp.float32)
+  scaled = kernel * scale[:, None]
+  c = h.shape[-1]
+  folded = scaled[:, :, :c]
+  if repeats:
+    copies = scaled[:, :, c:]
+    k = copies.shape[2] // repeats
+    folded = folded.at[:, :, :k].add(
+        copies.reshape(3, 3, repeats, k, -1).sum(axis=2))
+  d = dilation
+  y = jax.lax.conv_general_dilated(
+      h, folded, window_strides=(1, 1), padding=((d, d), (d, d)),
+      rhs_dilation=(d, d), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  _, height, width, _ = y.shape
+  table = jnp.einsum('ijcf,c->ijf', kernel, shift)
+  rows = _inside(height, d)  # static
+  by_col = jnp.einsum('jw,ijf->iwf', _valid_taps(width, d, n_valid), table)
+  border = sum(rows[i][:, None, None] * by_col[i] for i in range(3))
+  return y + border + conv['bias']
+
+
+def apply_masked(model: models.MSFCN, variables: dict[str, Any],
+                 x: jax.Array, n_valid) -> jax.Array:
+  """Running-average logits of x whose first n_valid frames are the clip.
+
+  Equals (to float32 rounding) ``model.apply(variables, x, train=False)``
+  with every BatchNorm output set to 0 on frames >= n_valid, which is what
+  ``inference.InferenceModel`` runs: the logits of the first n_valid frames
+  are those of the unpadded clip. A forward pass (no custom gradients).
+
+  Args:
+    model: the MSFCN whose layout the variables have (float32).
+    variables: {'params', 'batch_stats'}.
+    x: CFP input [B, 256, W, 3].
+    n_valid: the clip's frames (int, may be traced), 0 < n_valid <= W.
+
+  Returns:
+    logits [B, W, 257] float32; frames >= n_valid are meaningless.
+  """
+  if x.ndim != 4 or x.shape[-1] != 3:
+    raise ValueError(f'MSFCN expects [batch, freq, time, 3], got {x.shape}')
+  params, stats = variables['params'], variables['batch_stats']
+  valid = (jnp.arange(x.shape[2]) < n_valid)[None, None, :, None]
+  zero_past = lambda a: jnp.where(valid, a, jnp.zeros((), a.dtype))
+  # Every block's output is stored zeroed past the clip (fused into the
+  # SELU), so each later convolution reads it as is.
+  h = zero_past(x.astype(jnp.float32))
+  for i, rate in enumerate(model.dilations):
+    name = f'dense_{i}'
+    c = zero_past(jax.nn.selu(_masked_block(h, n_valid, params[name],
+                                            stats[name], rate)))
+    # Materialised once (see apply).
+    h = jax.lax.optimization_barrier(jnp.concatenate([h, c], axis=-1))
+  # CONV6 reads [h, x * R]; h starts with x, so the copies fold into it.
+  u = zero_past(jax.nn.selu(_masked_block(
+      h, n_valid, params['conv6'], stats['conv6'], 1,
+      repeats=model.input_repeats)))
+  first = u
+  names = [f'conv{6 + i}' for i in range(1, len(model.decoder_channels) + 1)]
+  for name in names[:-1]:  # CONV7 ...
+    u = zero_past(jax.nn.selu(_masked_block(u, n_valid, params[name],
+                                            stats[name], 1)))
+  # The one-channel maps: their outputs past the clip are never read.
+  pitch = jax.nn.selu(_masked_block(u, n_valid, params[names[-1]],
+                                    stats[names[-1]], 1))
+  voicing = jax.nn.selu(_masked_block(first, n_valid,
+                                      params['voicing'], stats['voicing'], 1))
+  voicing = jnp.mean(voicing, axis=1, keepdims=True)
+  out = jnp.concatenate([voicing, pitch], axis=1)
+  return jnp.transpose(out[..., 0], (0, 2, 1))

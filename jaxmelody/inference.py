@@ -11,6 +11,11 @@ code's test-time BatchNorm) the statistics are taken over the valid frames
 only, so that mode needs no compile per clip length either. Clips longer than the largest pad
 length are cut into overlapping windows whose margins cover the receptive
 field, so the joined logits equal those of one pass over the whole clip.
+
+With running averages and float32 compute (``fast=True``, the default;
+``config.eval.fast_inference``) the forward pass is
+``fast_model.apply_masked``: every BatchNorm folded into the convolution
+after it, with the same padding semantics (equal to float32 rounding).
 """
 
 import os
@@ -25,6 +30,7 @@ import numpy as np
 
 from jaxmelody import decoder_fold
 from jaxmelody import errors
+from jaxmelody import fast_model
 from jaxmelody import models
 from jaxmelody import pitch
 from jaxmelody.features import FEATURES
@@ -80,7 +86,8 @@ class InferenceModel:
   """
 
   def __init__(self, model_config, variables, *, pad_lengths=(512, 1024),
-               piece_frames: int = 0, bn_inference: str = 'running'):
+               piece_frames: int = 0, bn_inference: str = 'running',
+               fast: bool = True):
     """Builds the model and places the variables on the device.
 
     Args:
@@ -93,6 +100,9 @@ class InferenceModel:
         code used 3120), without context across piece boundaries.
       bn_inference: 'running' (BatchNorm running averages) or 'batch' (the
         statistics of the piece being processed, as the released code).
+      fast: run the folded-BatchNorm formulation
+        (``fast_model.apply_masked``) where it applies: 'running' mode and
+        float32 compute. Same logits to float32 rounding, less work.
 
     Raises:
       errors.ConfigError: for an unknown mode or unusable lengths.
@@ -125,7 +135,17 @@ class InferenceModel:
     repeats = int(model_config.get('input_repeats', 0))
     self._fold = (repeats if bn_inference == 'running' and repeats > 1
                   and self.model.dtype == jnp.float32 else 0)
-    self._forward = jax.jit(self._masked_forward, static_argnums=3)
+    self.fast = bool(fast and bn_inference == 'running'
+                     and fast_model.supports(self.model))
+    self._forward = jax.jit(
+        self._fast_forward if self.fast else self._masked_forward,
+        static_argnums=3)
+
+  def _fast_forward(self, variables, x, n_valid, batch_stats_mode):
+    """``_masked_forward`` in 'running' mode, BatchNorm folded."""
+    assert not batch_stats_mode
+    self.traces += 1  # runs only while tracing, i.e. once per compilation
+    return fast_model.apply_masked(self.model, variables, x, n_valid)[0]
 
   def _masked_forward(self, variables, x, n_valid, batch_stats_mode):
     """Logits [L, 257] of x [1, 256, L, 3] whose first n_valid frames count.
@@ -154,6 +174,17 @@ class InferenceModel:
     with nn.intercept_methods(zero_padded_frames):
       logits = self.model.apply(variables, x, train=False)
     return logits[0]
+
+  def warm_up(self) -> None:
+    """Compiles the forward pass for every pad length (one pass each).
+
+    Afterwards no clip triggers a compile, except in 'batch' mode a piece
+    longer than the largest pad length (padded to a multiple of it).
+    """
+    for length in self.pad_lengths:
+      x = np.zeros((1, FEATURES.n_bins, length, 3), np.float32)
+      jax.block_until_ready(self._forward(self.variables, x, np.int32(length),
+                                          self.bn_inference == 'batch'))
 
   def _run_padded(self, cfp: np.ndarray) -> np.ndarray:
     """One padded pass over cfp [3, 256, t].
@@ -219,7 +250,8 @@ def from_config(config, variables) -> InferenceModel:
                         pad_lengths=config.eval.pad_lengths,
                         piece_frames=config.eval.get('piece_frames', 0),
                         bn_inference=config.model.get('bn_inference',
-                                                      'running'))
+                                                      'running'),
+                        fast=config.eval.get('fast_inference', True))
 
 
 def _check_fits(variables, model_config, source: str) -> dict[str, Any]:

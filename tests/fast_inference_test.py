@@ -1,0 +1,126 @@
+"""The folded-BatchNorm inference path equals today's path to float32 rounding.
+
+``InferenceModel(fast=True)`` runs ``fast_model.apply_masked``;
+``fast=False`` runs the flax module with every BatchNorm output zeroed past
+the clip (and CONV6's copies folded by ``decoder_fold``). Both must give the
+same logits for padded, exactly-sized and windowed clips.
+"""
+
+import importlib
+
+import jax
+import numpy as np
+import pytest
+
+from jaxmelody import inference
+from jaxmelody import models
+
+# Each clip's difference norm, relative to its logits' norm.
+TOLERANCE = 1e-4
+
+
+def _config(name):
+  return importlib.import_module(f'configs.{name}').get_config()
+
+
+def _signed_variables(model_config, seed=0):
+  """Weights of both signs (activations stay moderate, unlike all-positive
+  weights); running variances positive, means and shifts off 0."""
+  model = models.create_model(model_config)
+  shapes = jax.eval_shape(
+      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
+  rng = np.random.default_rng(seed)
+  fill = lambda s: rng.normal(0.0, 0.3, s.shape).astype(np.float32)
+  return {'params': jax.tree_util.tree_map(fill, shapes['params']),
+          'batch_stats': jax.tree_util.tree_map(
+              lambda s: np.abs(fill(s) + 0.5), shapes['batch_stats'])}
+
+
+@pytest.fixture(scope='module', params=[('dense10', 'positive'),
+                                        ('dense10', 'signed'),
+                                        ('smoke', 'positive'),
+                                        ('smoke', 'signed')],
+                ids='-'.join)
+def pair(request, tmp_path_factory, save_random_weights):
+  """(config, plain InferenceModel, fast InferenceModel) with random weights:
+  BatchNorm scales, shifts and running averages off their defaults, so
+  padded zeros map to non-zero BatchNorm outputs. 'positive' is conftest's
+  save_random_weights (all values positive)."""
+  name, weights = request.param
+  config = _config(name)
+  radius = inference.receptive_radius(config.model)
+  # A short pad length and a long one just above the windowing minimum.
+  config.eval.pad_lengths = (48, max(96, 4 * radius + 24))
+  if weights == 'positive':
+    variables = save_random_weights(config.model,
+                                    tmp_path_factory.mktemp(name))
+  else:
+    variables = _signed_variables(config.model)
+  both = []
+  for fast in (False, True):
+    config.eval.fast_inference = fast
+    both.append(inference.from_config(config, variables))
+  plain, fast = both
+  assert not plain.fast and fast.fast
+  return config, plain, fast
+
+
+def _assert_close(got, want, what):
+  assert got.shape == want.shape, what
+  assert np.isfinite(want).all(), what
+  diff = np.linalg.norm(got - want)
+  norm = np.linalg.norm(want)
+  assert diff <= TOLERANCE * norm, (what, diff, norm)
+
+
+def test_fast_logits_equal_plain_logits(pair):
+  config, plain, fast = pair
+  short, longest = plain.pad_lengths
+  rng = np.random.default_rng(0)
+  cases = {
+      'padded to the short length': short - 13,
+      'exactly the short length': short,
+      'padded to the long length': short + 20,
+      'exactly the long length': longest,
+      'windowed (longer than the longest)': 2 * longest + 37,
+  }
+  for what, frames in cases.items():
+    cfp = rng.random((3, 256, frames), dtype=np.float32)
+    want = plain.logits(cfp)
+    got = fast.logits(cfp)
+    _assert_close(got, want, f'{config.model.name}: {what} ({frames} frames)')
+  assert fast.traces == len(fast.pad_lengths)
+
+
+def test_fast_path_only_where_it_applies():
+  config = _config('smoke')
+  variables = {'params': {}, 'batch_stats': {}}  # not traced here
+  assert config.eval.get('fast_inference', True)
+  assert inference.from_config(config, variables).fast
+  config.eval.fast_inference = False
+  assert not inference.from_config(config, variables).fast
+  config.eval.fast_inference = True
+  config.model.bn_inference = 'batch'   # the authors' protocol: today's path
+  assert not inference.from_config(config, variables).fast
+  config.model.bn_inference = 'running'
+  config.model.dtype = 'bfloat16'       # the folded form is float32 only
+  assert not inference.from_config(config, variables).fast
+
+
+@pytest.mark.parametrize('fast', [True, False])
+def test_warm_up_compiles_each_pad_length_once(fast, save_random_weights,
+                                               tmp_path):
+  config = _config('smoke')
+  config.eval.pad_lengths = (32, 48, 64)
+  config.eval.fast_inference = fast
+  im = inference.from_config(config,
+                             save_random_weights(config.model, tmp_path))
+  assert im.fast == fast
+  im.warm_up()
+  assert im.traces == 3
+  rng = np.random.default_rng(1)
+  for frames in (1, 5, 31, 32, 33, 48, 49, 64, 65, 150, 333):
+    im.logits(rng.random((3, 256, frames), dtype=np.float32))
+  assert im.traces == 3  # nothing compiled after the warm-up
+  im.warm_up()
+  assert im.traces == 3
