@@ -13,6 +13,9 @@ Built datasets hold, per example (T = number of 16 ms frames of the clip):
   track_id  text                 the corpus's clip name (also the key)
 """
 
+import dataclasses
+import hashlib
+import json
 import os
 import pathlib
 from typing import Iterable
@@ -25,11 +28,22 @@ from tensorflow_datasets.core import shuffle as tfds_shuffle
 from jaxmelody import audio as audio_lib
 from jaxmelody import cfp as cfp_lib
 from jaxmelody import errors
+from jaxmelody import features as features_lib
 from jaxmelody import pitch
 from jaxmelody.features import FEATURES
 
 # The resampler of every builder: the authors' ADC2004 scores need polyphase.
 RES_TYPE = 'polyphase'
+
+# A built dataset stores CFP features and targets, so it is only valid for
+# the code that computed them. Its fingerprint (written beside the data as
+# FINGERPRINT_FILE) hashes the feature configuration and these sources;
+# jaxmelody.datasets rebuilds a dataset whose fingerprint differs.
+_PACKAGE = pathlib.Path(features_lib.__file__).resolve().parent
+FINGERPRINT_SOURCES = (_PACKAGE / 'features.py', _PACKAGE / 'cfp.py',
+                       _PACKAGE / 'audio.py', _PACKAGE / 'pitch.py',
+                       pathlib.Path(__file__).resolve())
+FINGERPRINT_FILE = 'jaxmelody_fingerprint.json'
 
 # TFDS buffers a split's serialized examples in memory and spills them to
 # temporary files through tf.io.gfile (TensorFlow) beyond 1 GB: MIR-1K's
@@ -37,6 +51,40 @@ RES_TYPE = 'polyphase'
 # in memory instead costs RAM of the size of the largest split being built.
 tfds_shuffle.MAX_MEM_BUFFER_SIZE = max(tfds_shuffle.MAX_MEM_BUFFER_SIZE,
                                        64 << 30)
+
+
+def fingerprint(builder_cls) -> str:
+  """Hash of what a builder's examples depend on besides the corpus.
+
+  The feature configuration (``features.FEATURES``, read at call time), the
+  resampler, the sources in ``FINGERPRINT_SOURCES``, the builder's own
+  module (its split lists and label rules) and any ``EXTRA_SOURCES`` the
+  builder class names.
+  """
+  digest = hashlib.sha256()
+  described = {'features': dataclasses.asdict(features_lib.FEATURES),
+               'res_type': RES_TYPE}
+  digest.update(json.dumps(described, sort_keys=True).encode())
+  for path in (*FINGERPRINT_SOURCES, pathlib.Path(builder_cls.code_path),
+               *getattr(builder_cls, 'EXTRA_SOURCES', ())):
+    digest.update(pathlib.Path(path).name.encode())
+    digest.update(pathlib.Path(path).read_bytes())
+  return digest.hexdigest()[:16]
+
+
+def write_fingerprint(builder) -> None:
+  """Records ``fingerprint`` of a just-built dataset beside its data."""
+  path = pathlib.Path(os.fspath(builder.data_dir)) / FINGERPRINT_FILE
+  path.write_text(json.dumps({'fingerprint': fingerprint(type(builder))}))
+
+
+def stored_fingerprint(builder) -> str | None:
+  """The fingerprint a built dataset was written with (None: none stored)."""
+  path = pathlib.Path(os.fspath(builder.data_dir)) / FINGERPRINT_FILE
+  try:
+    return json.loads(path.read_text())['fingerprint']
+  except (OSError, ValueError, KeyError, TypeError):
+    return None
 
 
 def info(builder, **kwargs) -> tfds.core.DatasetInfo:

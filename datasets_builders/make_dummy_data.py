@@ -50,8 +50,9 @@ def mir1k(root: pathlib.Path) -> None:
   """16 kHz stereo .wav (and one mono .flac mixture), .pv at 20 ms."""
   (root / 'Wavfile').mkdir(parents=True)
   (root / 'PitchLabel').mkdir()
-  clips = {'abjones_1_01': 'wav', 'amy_2_03': 'flac',   # train singers
-           'leon_1_01': 'wav', 'yifen_2_02': 'wav'}     # test singers
+  clips = {'abjones_1_01': 'wav', 'amy_2_03': 'flac',   # validation singers
+           'leon_1_01': 'wav', 'yifen_2_02': 'wav',     # test singers
+           'bobon_1_01': 'wav'}                          # another train singer
   for seed, (clip_id, ext) in enumerate(clips.items()):
     clip = synth.synthesize(seed, DURATION_S)
     audio = clip.audio if ext == 'flac' else _stereo(clip)

@@ -15,6 +15,8 @@ Names: ``mir1k`` (label-time configs ``centered`` / ``msfcn``), ``adc2004``,
 import collections.abc
 import os
 import pathlib
+import shutil
+import sys
 
 import tensorflow_datasets as tfds
 
@@ -117,7 +119,10 @@ def build(name: str, data_config, *, max_examples_per_split: int | None = None
   """
   builder = make_builder(name, data_config)
   if builder.is_prepared():
-    return builder
+    stored = common.stored_fingerprint(builder)
+    if stored == common.fingerprint(type(builder)):
+      return builder
+    builder = _remove_stale(name, data_config, builder, stored)
   res_type = getattr(data_config, 'res_type', common.RES_TYPE)
   if name in _RESAMPLED and res_type != common.RES_TYPE:
     raise errors.ConfigError(
@@ -134,7 +139,35 @@ def build(name: str, data_config, *, max_examples_per_split: int | None = None
       file_format='array_record',
       download_config=tfds.download.DownloadConfig(
           manual_dir=manual, max_examples_per_split=max_examples_per_split))
+  common.write_fingerprint(builder)
   return builder
+
+
+def _remove_stale(name: str, data_config, builder, stored):
+  """Deletes a build made by other feature/CFP code; returns a fresh builder.
+
+  The examples hold CFP features, so a build whose fingerprint (see
+  ``common.fingerprint``) differs from the current code's is never read: it
+  is rebuilt from the manual folder, or, when that folder is missing, the
+  run stops with an error that says so.
+  """
+  folder = pathlib.Path(os.fspath(builder.data_dir))
+  why = ('with no fingerprint (an older version of the code)' if stored is None
+         else f'with fingerprint {stored}')
+  current = common.fingerprint(type(builder))
+  if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
+    manual = manual_dir(name, data_config, builder)
+    if not manual.is_dir() or not any(manual.iterdir()):
+      raise errors.DatasetError(
+          f'{builder_name(name, data_config)}: the build in {folder} was made '
+          f'{why}, but the current feature configuration and CFP code give '
+          f'{current}, and its manual folder {manual} is missing to rebuild '
+          f'it; provide the corpus there (or delete {folder} once it is)')
+  print(f'note: {builder_name(name, data_config)}: the build in {folder} was '
+        f'made {why}, not by the current feature configuration and CFP code '
+        f'({current}); rebuilding it', file=sys.stderr, flush=True)
+  shutil.rmtree(folder)
+  return make_builder(name, data_config)
 
 
 class TrackSource(collections.abc.Sequence):
@@ -182,11 +215,18 @@ def get_source(name: str, split: str, data_config) -> TrackSource:
   """The examples of ``name``/``split``, building the dataset on first use.
 
   ``split`` is a split name or any TFDS split expression ('all',
-  'train+test', 'train[:10]').
+  'train+test', 'train[:10]'). A builder's ``UNIONS`` name splits made of
+  written ones (mir1k's ``train`` is ``validation+fit``): such a name reads
+  the written splits that exist, in order.
   """
   builder = build(name, data_config)
+  parts = getattr(builder, 'UNIONS', {}).get(split)
+  expression = split
+  if parts:
+    present = [p for p in parts if p in builder.info.splits]
+    expression = '+'.join(present) or split
   try:
-    source = builder.as_data_source(split=split)
+    source = builder.as_data_source(split=expression)
   except ValueError as e:  # unknown split or bad split expression
     raise errors.DatasetError(
         f'{builder_name(name, data_config)}: cannot read split {split!r} '

@@ -68,36 +68,44 @@ class Subset(Sequence):
 
 def singer(track_id) -> str:
   """MIR-1K singer of a track id ('abjones_1_01' -> 'abjones')."""
-  if isinstance(track_id, bytes):
-    track_id = track_id.decode()
-  return str(track_id).split('_', 1)[0]
+  from datasets_builders import splits  # pylint: disable=g-import-not-at-top
+  return splits.mir1k_singer(track_id)
 
 
 def train_and_validation(data_config) -> tuple[Any, Any]:
   """The training source and the validation source (or None).
 
-  mir1k: ``train_split`` minus the singers ``val_singers``, and those
-  singers' clips (validation never uses a test set). synthetic_melody: its
-  'train' and 'validation' splits. Others: ``train_split`` only (validation
-  is skipped with a logged note).
+  mir1k: the builder writes MIR-1K ``train`` as two splits, ``validation``
+  (the singers of ``datasets_builders.splits.MIR1K_VALIDATION_SINGERS``) and
+  ``fit`` (the other train singers, in track-id order); with
+  ``config.data.val_singers`` equal to those singers, training reads ``fit``
+  and validation ``validation`` (never a test set); with no val_singers,
+  training reads ``train_split`` whole. synthetic_melody: its 'train' and
+  'validation' splits. Others: ``train_split`` only (validation is skipped
+  with a logged note).
   """
   # Imported here: tensorflow_datasets is slow to import and the batching
   # code above does not need it.
+  from datasets_builders import splits  # pylint: disable=g-import-not-at-top
   from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
   name = data_config.name
-  train = datasets.get_source(name, data_config.train_split, data_config)
   if name == 'mir1k':
-    held_out = set(data_config.val_singers)
-    # Reads every clip once (the source has no index of track ids).
-    is_val = [singer(train[i]['track_id']) in held_out
-              for i in range(len(train))]
-    val_idx = [i for i, v in enumerate(is_val) if v]
-    train_idx = [i for i, v in enumerate(is_val) if not v]
-    if held_out and not val_idx:
-      raise ConfigError(f'config.data.val_singers: none of {sorted(held_out)} '
-                        f'sings in mir1k {data_config.train_split}')
-    return Subset(train, train_idx), (Subset(train, val_idx) if val_idx
-                                      else None)
+    held_out = tuple(data_config.val_singers)
+    if not held_out:
+      return datasets.get_source(name, data_config.train_split,
+                                 data_config), None
+    if (sorted(held_out) != sorted(splits.MIR1K_VALIDATION_SINGERS)
+        or data_config.train_split != 'train'):
+      raise ConfigError(
+          f'config.data.val_singers / train_split: {list(held_out)} out of '
+          f'{data_config.train_split!r}; the mir1k builder writes the '
+          'validation split for the singers '
+          f'{", ".join(splits.MIR1K_VALIDATION_SINGERS)} of \'train\' '
+          '(datasets_builders/splits.py): use those, or val_singers=() for '
+          'no validation')
+    return (datasets.get_source(name, 'fit', data_config),
+            datasets.get_source(name, 'validation', data_config))
+  train = datasets.get_source(name, data_config.train_split, data_config)
   if name == 'synthetic_melody':
     return train, datasets.get_source(name, 'validation', data_config)
   logging.info('%s has no validation split: validation is skipped', name)

@@ -6,6 +6,9 @@ check the stored labels against the corpus's own label files, interpolated
 here independently of jaxmelody.pitch.
 """
 
+import dataclasses
+import json
+import pathlib
 import pickle
 import shutil
 
@@ -13,7 +16,10 @@ import ml_collections
 import numpy as np
 import pytest
 
+from datasets_builders import common
+from datasets_builders import splits
 from jaxmelody import datasets
+from jaxmelody import features as features_lib
 from jaxmelody import errors
 from jaxmelody import pitch
 from jaxmelody import synth
@@ -150,13 +156,12 @@ def test_mir1k_labels(shared_dir, tmp_path, offset):
     hz = np.where(semitones > 0, 440 * 2 ** ((semitones - 69) / 12), 0)
     return 0.02 * np.arange(len(semitones)) + offset, hz
 
-  for split in ('train', 'test'):
+  for split in ('validation', 'fit', 'test'):
     source = datasets.get_source('mir1k', split, config)
     assert len(source) == 1
-    singer = source[0]['track_id'].split('_')[0]
-    assert (singer in ('leon', 'yifen', 'stool', 'titon', 'tammy')) == (
-        split == 'test')
+    assert splits.mir1k_split(source[0]['track_id']) == split
     _check_against_labels(source, read)
+  assert len(datasets.get_source('mir1k', 'train', config)) == 2
 
 
 def test_adc2004_labels(shared_dir, tmp_path):
@@ -186,3 +191,70 @@ def test_source_pickles(tiny):
   assert copy[-1]['track_id'] == source[1]['track_id']
   with pytest.raises(IndexError):
     source[len(source)]
+
+
+def _mir1k_dummy(tmp_path):
+  root = tmp_path / 'corpora'
+  shutil.copytree(datasets.datasets_builders.BUILDERS['mir1k'].code_path.parent
+                  / 'dummy_data', root / 'mir1k')
+  return _data_config(tmp_path, manual_root=str(root))
+
+
+def test_mir1k_splits_and_train_union(tmp_path):
+  config = _mir1k_dummy(tmp_path)
+  builder = datasets.build('mir1k', config)
+  assert {k: v.num_examples for k, v in builder.info.splits.items()} == {
+      'validation': 2, 'fit': 1, 'test': 2}
+  ids = lambda split: [e['track_id'] for e in datasets.get_source(
+      'mir1k', split, config)]
+  assert ids('validation') == ['abjones_1_01', 'amy_2_03']
+  assert ids('fit') == ['bobon_1_01']
+  assert ids('train') == ['abjones_1_01', 'amy_2_03', 'bobon_1_01']
+  assert ids('test') == ['leon_1_01', 'yifen_2_02']
+
+
+def _fingerprint_file(config):
+  builder = datasets.make_builder('mir1k', config)
+  return pathlib.Path(builder.data_dir) / common.FINGERPRINT_FILE
+
+
+def test_changed_feature_constant_rebuilds(tmp_path, monkeypatch, capsys):
+  config = _mir1k_dummy(tmp_path)
+  datasets.build('mir1k', config)
+  before = json.loads(_fingerprint_file(config).read_text())['fingerprint']
+  capsys.readouterr()
+  datasets.build('mir1k', config)  # same code: read as built
+  assert 'rebuilding' not in capsys.readouterr().err
+  monkeypatch.setattr(features_lib, 'FEATURES', dataclasses.replace(
+      features_lib.FEATURES, fmax=1300.0))
+  datasets.build('mir1k', config)
+  err = capsys.readouterr().err
+  assert f'fingerprint {before}' in err and 'rebuilding' in err
+  after = json.loads(_fingerprint_file(config).read_text())['fingerprint']
+  assert after != before
+  assert after == common.fingerprint(datasets.datasets_builders.BUILDERS[
+      'mir1k'])
+  assert len(datasets.get_source('mir1k', 'test', config)) == 2
+
+
+def test_changed_cfp_code_without_corpus_is_an_error(tmp_path, monkeypatch):
+  config = _mir1k_dummy(tmp_path)
+  datasets.build('mir1k', config)
+  source = tmp_path / 'cfp.py'
+  source.write_text('FACTOR = 1\n')
+  monkeypatch.setattr(common, 'FINGERPRINT_SOURCES',
+                      (*common.FINGERPRINT_SOURCES, source))
+  shutil.rmtree(tmp_path / 'corpora')
+  with pytest.raises(errors.DatasetError,
+                     match='current feature configuration and CFP code'):
+    datasets.get_source('mir1k', 'test', config)
+  assert _fingerprint_file(config).exists()  # the old build is left alone
+
+
+def test_build_without_fingerprint_is_rebuilt(tmp_path, capsys):
+  config = _mir1k_dummy(tmp_path)
+  datasets.build('mir1k', config)
+  _fingerprint_file(config).unlink()  # as built by an older version
+  datasets.build('mir1k', config)
+  assert 'no fingerprint' in capsys.readouterr().err
+  assert _fingerprint_file(config).exists()

@@ -1,10 +1,15 @@
-"""Tests of the grain training pipeline (in-memory sources, no datasets)."""
+"""Tests of the grain training pipeline (in-memory sources; one mir1k dummy build)."""
+
+import pathlib
+import shutil
 
 import jax
 from jax.sharding import NamedSharding, PartitionSpec as P
 import ml_collections
 import numpy as np
+import pytest
 
+from jaxmelody import errors
 from jaxmelody import input_pipeline
 from jaxmelody import models
 
@@ -97,32 +102,66 @@ def test_resume_continues_with_the_next_batch():
     jax.tree.map(np.testing.assert_array_equal, x, y)
 
 
-def _data_config(name):
+def _data_config(name, **overrides):
   return ml_collections.ConfigDict({
-      'name': name, 'train_split': 'train', 'val_singers': ('amy', 'bobon')})
+      'name': name, 'train_split': 'train', 'val_singers': ('abjones', 'amy'),
+      **overrides})
 
 
-def test_mir1k_validation_singers_are_held_out(monkeypatch):
-  clips = (_clips([30, 30], 'abjones') + _clips([30, 30], 'amy')
-           + _clips([30], 'bobon') + _clips([30], 'geniusturtle'))
-  for clip, tid in zip(clips, ['abjones_1_01', 'abjones_2_02', 'amy_1_01',
-                               b'amy_3_05', 'bobon_1_01', 'geniusturtle_1']):
-    clip['track_id'] = tid
+def test_mir1k_reads_the_fit_and_validation_splits(monkeypatch):
   calls = []
-
-  def get_source(name, split, data_config):
-    calls.append((name, split))
-    return clips
-
   from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
-  monkeypatch.setattr(datasets, 'get_source', get_source)
-  train, val = input_pipeline.train_and_validation(_data_config('mir1k'))
-  assert calls == [('mir1k', 'train')]  # never a test split
-  train_singers = {input_pipeline.singer(e['track_id']) for e in train}
-  val_singers = {input_pipeline.singer(e['track_id']) for e in val}
-  assert train_singers == {'abjones', 'geniusturtle'}
-  assert val_singers == {'amy', 'bobon'} and len(val) == 3
-  assert len(input_pipeline.validation_tracks(val, 2)) == 2
+  monkeypatch.setattr(datasets, 'get_source',
+                      lambda name, split, cfg: calls.append(split) or split)
+  assert input_pipeline.train_and_validation(_data_config('mir1k')) == (
+      'fit', 'validation')
+  assert input_pipeline.train_and_validation(
+      _data_config('mir1k', val_singers=())) == ('train', None)
+  assert calls == ['fit', 'validation', 'train']  # never a test split
+  with pytest.raises(errors.ConfigError, match='abjones, amy'):
+    input_pipeline.train_and_validation(
+        _data_config('mir1k', val_singers=('amy', 'bobon')))
+
+
+# Clip names with MIR-1K's mix of cases ('Ani' sorts before 'abjones').
+_PIN_CLIPS = ('Ani_1_01', 'Kenshin_2_03', 'abjones_1_01', 'abjones_2_02',
+              'amy_1_01', 'amy_15_07', 'annar_3_01', 'bobon_1_01',
+              'geniusturtle_6_02', 'leon_1_01', 'yifen_2_02')
+
+
+def _earlier_training_ids(ids, val_singers):
+  """The rule training followed before the validation split was written.
+
+  MIR-1K ``train`` (every clip not sung by a test singer, stored in track-id
+  order), minus the clips of ``val_singers``, in that order. A resumed run's
+  saved grain position is only valid for exactly this order.
+  """
+  test = ('leon', 'yifen', 'stool', 'titon', 'tammy')
+  train = sorted(i for i in ids if i.split('_')[0] not in test)
+  return [i for i in train if i.split('_')[0] not in val_singers]
+
+
+def test_mir1k_training_clips_and_order_are_unchanged(tmp_path):
+  dummy = pathlib.Path(input_pipeline.__file__).parents[1] / (
+      'datasets_builders/mir1k/dummy_data')
+  root = tmp_path / 'corpora' / 'mir1k'
+  (root / 'Wavfile').mkdir(parents=True)
+  (root / 'PitchLabel').mkdir()
+  for clip in _PIN_CLIPS:
+    shutil.copy(dummy / 'Wavfile' / 'abjones_1_01.wav',
+                root / 'Wavfile' / f'{clip}.wav')
+    shutil.copy(dummy / 'PitchLabel' / 'abjones_1_01.pv',
+                root / 'PitchLabel' / f'{clip}.pv')
+  config = _data_config('mir1k', manual_root=str(tmp_path / 'corpora'),
+                        data_dir=str(tmp_path / 'tfds'),
+                        mir1k_label_offset_s=0.02, res_type='polyphase')
+  train, val = input_pipeline.train_and_validation(config)
+  assert [e['track_id'] for e in train] == _earlier_training_ids(
+      _PIN_CLIPS, ('abjones', 'amy')) == [
+          'Ani_1_01', 'Kenshin_2_03', 'annar_3_01', 'bobon_1_01',
+          'geniusturtle_6_02']
+  assert [e['track_id'] for e in val] == [
+      'abjones_1_01', 'abjones_2_02', 'amy_15_07', 'amy_1_01']
 
 
 def test_synthetic_uses_its_validation_split_others_none(monkeypatch):

@@ -100,6 +100,6 @@ def test_mir1k_builds_from_packed_train_only(packed, tmp_path):
           manual_dir=out / 'mir1k'))
   # No test singer was packed, so there is no (empty) test split.
   assert {k: v.num_examples for k, v in builder.info.splits.items()} == {
-      'train': 2}
-  example = builder.as_data_source('train')[0]
+      'validation': 1, 'fit': 1}  # abjones | Ani
+  example = builder.as_data_source('fit')[0]
   assert example['cfp'].shape[:2] == (3, FEATURES.n_bins)

@@ -10,10 +10,10 @@ published scores depend on it. References are <name>REF.txt (time, Hz).
 import tensorflow_datasets as tfds
 
 from datasets_builders import common
+from datasets_builders import splits
 from jaxmelody import pitch
 
-VOCAL = ('daisy1', 'daisy2', 'daisy3', 'daisy4', 'opera_fem2', 'opera_fem4',
-         'opera_male3', 'opera_male5', 'pop1', 'pop2', 'pop3', 'pop4')
+VOCAL = splits.ADC2004_VOCAL
 FULL_SIZE = 20
 
 

@@ -1,8 +1,13 @@
 """MIR-1K: 1000 karaoke clips with semitone pitch labels every 20 ms.
 
-Splits are the paper authors': ``test`` = every clip of the singers leon,
-yifen, stool, titon and tammy (260), ``train`` = the other 740. The singer is
-the file-name prefix before the first '_'.
+Splits (lists in ``datasets_builders/splits.py``): ``test`` = every clip of
+the paper authors' test singers leon, yifen, stool, titon and tammy (260);
+the authors' ``train`` (the other 740) is written as two disjoint splits,
+``validation`` (the singers abjones and amy, held out for validation during
+training) and ``fit`` (the other train singers), each in track-id order.
+``train`` is the split expression ``validation+fit`` (the 740 clips,
+validation singers first; ``jaxmelody.datasets.get_source`` accepts
+``train`` for it). The singer is the file-name prefix before the first '_'.
 
 A partial corpus builds the splits it has clips for: a folder of the train
 singers alone (as carried to a training machine) gives a ``train`` split and
@@ -19,9 +24,16 @@ import dataclasses
 import tensorflow_datasets as tfds
 
 from datasets_builders import common
+from datasets_builders import splits
 from jaxmelody import pitch
 
-TEST_SINGERS = ('leon', 'yifen', 'stool', 'titon', 'tammy')
+TEST_SINGERS = splits.MIR1K_TEST_SINGERS
+VALIDATION_SINGERS = splits.MIR1K_VALIDATION_SINGERS
+# The written splits, in the order ``train`` = validation+fit concatenates
+# them.
+SPLITS = ('validation', 'fit', 'test')
+# Splits made of written splits.
+UNIONS = {'train': ('validation', 'fit')}
 FULL_TRAIN, FULL_TEST = 740, 260
 LABEL_HOP_S = 0.02
 
@@ -32,16 +44,16 @@ class Mir1kConfig(tfds.core.BuilderConfig):
   label_offset_s: float = 0.02
 
 
-def singer(track_id: str) -> str:
-  """The singer of a clip: the file-name prefix before the first '_'."""
-  return track_id.split('_', 1)[0]
+singer = splits.mir1k_singer
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
   """MIR-1K mixtures (mono by channel mean) with CFP features and targets."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'First release.'}
+  VERSION = tfds.core.Version('2.0.0')
+  RELEASE_NOTES = {'1.0.0': 'First release.',
+                   '2.0.0': 'train written as validation (abjones, amy) and '
+                   'fit (the other train singers).'}
   BUILDER_CONFIGS = [
       Mir1kConfig(name='centered', label_offset_s=0.02,
                   description='.pv line i at 0.02 i + 0.02 s, the centre of '
@@ -51,6 +63,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                   "authors' convention (reproduces their MIR-1K scores)."),
   ]
   DEFAULT_CONFIG_NAME = 'centered'
+  UNIONS = UNIONS  # read by jaxmelody.datasets.get_source
   MANUAL_DOWNLOAD_INSTRUCTIONS = """
   Download MIR-1K (http://mirlab.org/dataset/public/MIR-1K.zip, research use
   only), unzip it, and put its Wavfile/ and PitchLabel/ folders in the mir1k
@@ -68,11 +81,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                              self.MANUAL_DOWNLOAD_INSTRUCTIONS)
     pairs = common.pair_files(self.name, root / 'Wavfile', root / 'PitchLabel',
                               '.pv', self.MANUAL_DOWNLOAD_INSTRUCTIONS)
-    test, train = common.split_ids(pairs, lambda i: singer(i) in TEST_SINGERS)
     common.warn_if_partial(self.name, len(pairs), FULL_TRAIN + FULL_TEST)
+    ids = {split: [i for i in pairs if splits.mir1k_split(i) == split]
+           for split in SPLITS}
     # Only splits with clips: TFDS cannot write a split of zero examples.
-    return {split: self._generate_examples({i: pairs[i] for i in ids})
-            for split, ids in (('train', train), ('test', test)) if ids}
+    return {split: self._generate_examples({i: pairs[i] for i in ids[split]})
+            for split in SPLITS if ids[split]}
 
   def _generate_examples(self, pairs):
     offset = self.builder_config.label_offset_s

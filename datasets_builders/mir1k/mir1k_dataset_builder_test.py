@@ -6,4 +6,5 @@ from datasets_builders.mir1k import mir1k_dataset_builder
 
 class Mir1kTest(testing.BuilderTestCase):
   DATASET_CLASS = mir1k_dataset_builder.Builder
-  SPLITS = {'train': 2, 'test': 2}  # abjones, amy | leon, yifen
+  # abjones, amy | bobon | leon, yifen
+  SPLITS = {'validation': 2, 'fit': 1, 'test': 2}

@@ -42,6 +42,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   """Synthetic mixtures with CFP features and exact targets."""
 
   VERSION = tfds.core.Version('1.0.0')
+  # The generator is part of what the examples depend on (see
+  # common.fingerprint).
+  EXTRA_SOURCES = (synth.__file__,)
   RELEASE_NOTES = {'1.0.0': 'First release.'}
   BUILDER_CONFIGS = [
       SyntheticConfig(name='default', description='64 training clips, 8 '
