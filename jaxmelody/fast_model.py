@@ -249,54 +249,74 @@ def _valid_taps(width: int, dilation: int, n_valid: jax.Array) -> jax.Array:
   return ((t >= 0) & (t < n_valid)).astype(jnp.float32)
 
 
-def _masked_block(h: jax.Array, n_valid: jax.Array, params: dict[str, Any],
-                  stats: dict[str, Any], dilation: int,
-                  repeats: int = 0) -> jax.Array:
-  """conv(BatchNorm(h) zeroed past the clip) + bias, BatchNorm folded.
+def _masked_fold(params: dict[str, Any], stats: dict[str, Any], c: int,
+                 repeats: int = 0):
+  """A block's running-average BatchNorm folded into its convolution.
 
-  BatchNorm uses its running averages, a fixed per-channel affine map:
+  BatchNorm with running averages is a fixed per-channel affine map
+  a h + b, so for h zero past the clip
 
-  conv(pad0(where(valid, a h + b, 0)), W)
-    = conv(pad0(where(valid, h, 0)), a W) + border,
-  border[r, t, f] = sum_ij rows_i[r] valid_j[t] sum_c b_c W[i, j, c, f]
+    conv(pad0(where(valid, a h + b, 0)), W) = conv(pad0(h), a W) + border,
+    border[r, t, f] = sum_ij rows_i[r] valid_j[t] table[i, j, f],
+    table = sum_c b_c W[:, :, c]
+
   (rows_i: tap i's row inside the 256 rows; valid_j: tap j's frame inside
-  the clip).
+  the clip). No statistics are computed and no normalised copy is written.
 
   Args:
-    h: block input [B, H, W, C], already zero on the frames past the clip
-      (so where(valid, h, 0) is h itself).
-    n_valid: valid frames (traced int scalar).
     params: the block's {'bn': {scale, bias}, 'conv': {kernel, bias}}.
     stats: the block's running averages {'bn': {mean, var}}.
-    dilation: the convolution's dilation (padding equals it).
+    c: channels of the stored input h.
     repeats: copies of h's first k channels the block's input appends to h
-      (k = the rest of the kernel's input channels / repeats); CONV6.
+      (k = the rest of the kernel's input channels / repeats; CONV6): their
+      kernel slices fold onto those channels.
 
   Returns:
-    conv + bias + border [B, H, W, F] float32, before SELU.
+    (kernel [3, 3, c, F] for h, table [3, 3, F], conv bias [F]).
   """
   bn, conv, ra = params['bn'], params['conv'], stats['bn']
   scale = bn['scale'] * jax.lax.rsqrt(ra['var'] + models.BN_EPSILON)
   shift = bn['bias'] - ra['mean'] * scale
   kernel = conv['kernel'].astype(jnp.float32)
   scaled = kernel * scale[:, None]
-  c = h.shape[-1]
   folded = scaled[:, :, :c]
   if repeats:
     copies = scaled[:, :, c:]
     k = copies.shape[2] // repeats
     folded = folded.at[:, :, :k].add(
         copies.reshape(3, 3, repeats, k, -1).sum(axis=2))
+  return folded, jnp.einsum('ijcf,c->ijf', kernel, shift), conv['bias']
+
+
+def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int):
+  """SELU(conv + border + bias) of folded blocks that read the same h.
+
+  Args:
+    h: the blocks' stored input [B, H, W, C], zero past the clip.
+    n_valid: the clip's frames (traced int scalar).
+    folds: one ``_masked_fold`` result per block; their output channels are
+      computed by one convolution (one pass over h) and split again.
+    dilation: the convolutions' dilation (padding equals it).
+
+  Returns:
+    a list with each block's output [B, H, W, F_k] (valid frames exact;
+    frames past the clip not zeroed).
+  """
+  kernel, table, bias = (jnp.concatenate(parts, axis=-1)
+                         for parts in zip(*folds))
   d = dilation
   y = jax.lax.conv_general_dilated(
-      h, folded, window_strides=(1, 1), padding=((d, d), (d, d)),
+      h, kernel, window_strides=(1, 1), padding=((d, d), (d, d)),
       rhs_dilation=(d, d), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
   _, height, width, _ = y.shape
-  table = jnp.einsum('ijcf,c->ijf', kernel, shift)
   rows = _inside(height, d)  # static
+  # [3, W, F]; the border is built from broadcasts, so XLA adds it inside
+  # the convolution's consumer.
   by_col = jnp.einsum('jw,ijf->iwf', _valid_taps(width, d, n_valid), table)
   border = sum(rows[i][:, None, None] * by_col[i] for i in range(3))
-  return y + border + conv['bias']
+  y = jax.nn.selu(y + border + bias)
+  splits = np.cumsum([f[2].shape[-1] for f in folds])[:-1]
+  return jnp.split(y, splits, axis=-1)
 
 
 def apply_masked(model: models.MSFCN, variables: dict[str, Any],
@@ -322,29 +342,28 @@ def apply_masked(model: models.MSFCN, variables: dict[str, Any],
   params, stats = variables['params'], variables['batch_stats']
   valid = (jnp.arange(x.shape[2]) < n_valid)[None, None, :, None]
   zero_past = lambda a: jnp.where(valid, a, jnp.zeros((), a.dtype))
-  # Every block's output is stored zeroed past the clip (fused into the
-  # SELU), so each later convolution reads it as is.
+
+  def block(h, names, dilation=1, repeats=0):
+    folds = [_masked_fold(params[n], stats[n], h.shape[-1], repeats)
+             for n in names]
+    return _masked_conv(h, n_valid, folds, dilation)
+
+  # Every block output a later convolution reads is stored zeroed past the
+  # clip (the where fuses into the SELU), so it is read as is.
   h = zero_past(x.astype(jnp.float32))
   for i, rate in enumerate(model.dilations):
-    name = f'dense_{i}'
-    c = zero_past(jax.nn.selu(_masked_block(h, n_valid, params[name],
-                                            stats[name], rate)))
+    c = zero_past(block(h, [f'dense_{i}'], rate)[0])
     # Materialised once (see apply).
     h = jax.lax.optimization_barrier(jnp.concatenate([h, c], axis=-1))
   # CONV6 reads [h, x * R]; h starts with x, so the copies fold into it.
-  u = zero_past(jax.nn.selu(_masked_block(
-      h, n_valid, params['conv6'], stats['conv6'], 1,
-      repeats=model.input_repeats)))
-  first = u
+  u = zero_past(block(h, ['conv6'], repeats=model.input_repeats)[0])
+  # CONV7 (or the pitch map) and the voicing map both read CONV6's output:
+  # with their BatchNorms folded they are one convolution.
   names = [f'conv{6 + i}' for i in range(1, len(model.decoder_channels) + 1)]
-  for name in names[:-1]:  # CONV7 ...
-    u = zero_past(jax.nn.selu(_masked_block(u, n_valid, params[name],
-                                            stats[name], 1)))
-  # The one-channel maps: their outputs past the clip are never read.
-  pitch = jax.nn.selu(_masked_block(u, n_valid, params[names[-1]],
-                                    stats[names[-1]], 1))
-  voicing = jax.nn.selu(_masked_block(first, n_valid,
-                                      params['voicing'], stats['voicing'], 1))
+  u, voicing = block(u, [names[0], 'voicing'])
+  for name in names[1:]:  # CONV8 ..., the last one the one-channel pitch map
+    u = block(zero_past(u), [name])[0]
+  # Outputs past the clip of the one-channel maps are never read.
   voicing = jnp.mean(voicing, axis=1, keepdims=True)
-  out = jnp.concatenate([voicing, pitch], axis=1)
+  out = jnp.concatenate([voicing, u], axis=1)
   return jnp.transpose(out[..., 0], (0, 2, 1))
