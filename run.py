@@ -30,7 +30,8 @@ _CONFIG = config_flags.DEFINE_config_file(
     'config', None, 'Config file (a get_config() module), e.g. '
     'configs/dense10.py.', lock_config=True)
 _MODE = flags.DEFINE_enum(
-    'mode', 'train', ['train', 'eval', 'predict', 'summary', 'build'],
+    'mode', 'train',
+    ['train', 'eval', 'predict', 'summary', 'build', 'export'],
     'What to do.')
 _WORKDIR = flags.DEFINE_string(
     'workdir', None, 'Checkpoints, TensorBoard logs and eval outputs.')
@@ -65,6 +66,11 @@ def _dispatch(config) -> int:
         config, audio=_AUDIO.value, output_dir=_OUTPUT_DIR.value,
         plot=_PLOT.value, sonify=_SONIFY.value, checkpoint=_CHECKPOINT.value,
         workdir=_WORKDIR.value)
+  if mode == 'export':
+    from jaxmelody import export  # pylint: disable=g-import-not-at-top
+    return export.main(
+        config, _WORKDIR.value, _CHECKPOINT.value,
+        _OUTPUT_DIR.value if flags.FLAGS['output_dir'].present else None)
   if mode == 'eval':
     from jaxmelody import evaluate  # pylint: disable=g-import-not-at-top
     if not _WORKDIR.value:

@@ -37,7 +37,7 @@ def _best_metric(metrics) -> float:
 class TrainCheckpoints:
   """The orbax CheckpointManager of one training workdir."""
 
-  def __init__(self, workdir, train_config):
+  def __init__(self, workdir, train_config, *, create: bool = True):
     self.directory = pathlib.Path(workdir).absolute() / 'checkpoints'
     keep = policies.AnyPreservationPolicy([
         policies.LatestN(n=int(train_config.keep_checkpoints)),
@@ -47,7 +47,7 @@ class TrainCheckpoints:
                        keep_checkpoints_without_metrics=False)])
     options = ocp.CheckpointManagerOptions(
         best_fn=_best_metric, best_mode='max',  # makes orbax store metrics
-        preservation_policy=keep, cleanup_tmp_directories=True, create=True)
+        preservation_policy=keep, cleanup_tmp_directories=create, create=create)
     self.manager = ocp.CheckpointManager(self.directory, options=options)
 
   def latest_step(self) -> int | None:
@@ -98,7 +98,7 @@ class TrainCheckpoints:
     self.manager.close()
 
 
-def _step_folder(path: pathlib.Path) -> pathlib.Path:
+def step_folder(path: pathlib.Path) -> pathlib.Path:
   """The step folder meant by a workdir, checkpoints folder or step folder."""
   if (path / 'checkpoints').is_dir():
     path = path / 'checkpoints'
@@ -124,7 +124,7 @@ def restore_variables(path) -> dict[str, Any]:
   Raises:
     CheckpointError: nothing there, or the files cannot be read.
   """
-  folder = _step_folder(pathlib.Path(path))
+  folder = step_folder(pathlib.Path(path))
   try:
     checkpointer = ocp.PyTreeCheckpointer()
     meta = checkpointer.metadata(folder / 'state').item_metadata.tree

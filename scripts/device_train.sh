@@ -5,12 +5,13 @@
 # scripts/pack_for_device.py):   command 'bash scripts/device_train.sh',
 # carry ['.carry'], timeout_s 480. See scripts/README.md.
 #
-# Steps: install the carried wheels, check the imports and the GPU, build
-# mir1k/centered from the carried Opus train clips (train split only: the
-# test singers never travel), train with validation on the carved singers
-# (config.data.val_singers), stop at STEPS or at the wall-clock deadline,
-# export the checkpoint with the best validation OA to $OUT/pretrained/ and
-# print frames/s and the validation scores. Only a few files may come back
+# Steps: install the carried wheels, check the imports and the GPU, train
+# (run.py builds mir1k/centered from the carried Opus train clips on first
+# use: its fit and validation splits, the test singers never travel) with
+# validation on config.data.val_singers, stop at STEPS or at the wall-clock
+# deadline, then `run.py --mode=export` writes the checkpoint with the best
+# validation OA to $OUT/pretrained/ and prints its validation scores and the
+# training frames/s. Only a few files may come back
 # from $OUT, so the orbax workdir stays in $WORK.
 #
 # Everything is an environment variable; a CPU dry run here:
@@ -46,7 +47,7 @@ main() {
     "DTYPE=$DTYPE DEADLINE_S=$DEADLINE_S DRYRUN=$DRYRUN"
 
   if [[ $DRYRUN == 1 ]]; then
-    PY=${PY:-/work/venv/bin/python}
+    PY=${PY:-python}
     export PYTHONPATH=$PWD
   else
     PY=python3
@@ -83,19 +84,8 @@ EOF
         "$manual_root/mir1k/PitchLabel/${b%.*}.pv"
     done
   fi
-  "$PY" - "$manual_root" "$tfds_dir" <<'EOF'
-import sys, time
-from configs import dense10
-from jaxmelody import datasets
-data = dense10.get_config().data
-data.manual_root, data.data_dir = sys.argv[1:3]
-tick = time.perf_counter()
-splits = datasets.build('mir1k', data).info.splits
-print(f'built {datasets.builder_name("mir1k", data)} in '
-      f'{time.perf_counter() - tick:.0f} s:',
-      {k: v.num_examples for k, v in splits.items()})
-EOF
-  stamp "dataset built"
+  # run.py builds mir1k/centered from $manual_root on first use (inside the
+  # training deadline below).
 
   local budget=$(( DEADLINE_S - SECONDS - EXPORT_RESERVE_S ))
   if (( budget < 30 )); then
@@ -117,50 +107,15 @@ EOF
   stamp "training ended, status $rc"
   [[ $rc == 0 || $rc == 124 ]] || return "$rc"
 
-  "$PY" - "$wd" "$OUT" <<'EOF'
-import json, pathlib, shutil, struct, sys
-import ml_collections
-import numpy as np
-from tensorboardX.proto import event_pb2
-from jaxmelody import checkpoints
-wd, out = map(pathlib.Path, sys.argv[1:3])
-events = sorted(wd.glob('events.out.tfevents.*'))
-scalars = {}  # tag -> {step: value}
-for path in events:  # TFRecord: length u64, crc u32, event, crc u32
-  data, i = path.read_bytes(), 0
-  while i + 12 <= len(data):
-    n = struct.unpack('<Q', data[i:i + 8])[0]
-    event = event_pb2.Event.FromString(data[i + 12:i + 12 + n])
-    i += n + 16
-    for v in event.summary.value:
-      scalars.setdefault(v.tag, {})[event.step] = v.simple_value
-fps = scalars.get('train/frames_per_s', {})
-rates = [fps[s] for s in sorted(fps)][1:] or list(fps.values())  # 1st: jit
-print(f'train frames/s: median {np.median(rates):.0f}, max '
-      f'{np.max(rates):.0f} over {len(rates)} logs' if rates else
-      'train frames/s: no log')
-val = {k[4:]: v for k, v in scalars.items() if k.startswith('val/')}
-for step in sorted(val.get('OA', {})):
-  print(f'step {step:6d} validation', ', '.join(
-      f'{k} {val[k][step]:.2f}' for k in ('OA', 'RPA', 'RCA', 'VR', 'VFA')))
-config = ml_collections.ConfigDict(
-    json.loads((wd / 'config.json').read_text()))
-ckpts = checkpoints.TrainCheckpoints(wd, config.train)
-step = ckpts.best_step() or ckpts.latest_step()
-ckpts.close()
-if step is None:
-  sys.exit('error: export: training saved no checkpoint')
-scores = {'step': step, 'selected_by': 'validation OA (val_singers)',
-          'validation': {k: v[step] for k, v in val.items() if step in v},
-          'train_frames_per_s_median': float(np.median(rates)) if rates
-                                       else None}
-variables = checkpoints.restore_variables(ckpts.directory / str(step))
-checkpoints.export_pretrained(variables, config, out / 'pretrained', scores)
-print('exported step', step, scores['validation'], '->', out / 'pretrained')
-(out / 'tb').mkdir(exist_ok=True)
-for path in events[-1:]:
-  shutil.copy2(path, out / 'tb' / path.name)
-EOF
+  # The step with the best validation OA -> $OUT/pretrained (info.json
+  # holds the step, its validation scores and the median train frames/s).
+  "$PY" run.py --config=configs/dense10.py --mode=export --workdir="$wd" \
+    --output_dir="$OUT/pretrained" \
+    --config.data.manual_root="$manual_root" \
+    --config.data.data_dir="$tfds_dir" \
+    --config.model.dtype="$DTYPE" --config.train.batch_size="$BATCH"
+  mkdir -p "$OUT/tb"
+  cp "$(ls "$wd"/events.out.tfevents.* | tail -n 1)" "$OUT/tb/"
   stamp "done"
   ls -l "$OUT" "$OUT/pretrained" "$OUT/tb"
 }

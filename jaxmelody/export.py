@@ -1,0 +1,154 @@
+"""Exporting a trained workdir as a pretrained-model folder; its training log.
+
+``python run.py --config=... --mode=export --workdir=W [--checkpoint=STEP]
+[--output_dir=DIR]`` writes ``variables.msgpack``, ``config.json`` and
+``info.json`` (git commit; step, how it was chosen, its validation scores and
+the median training frames/s) to ``DIR`` (default
+``jaxmelody/pretrained/<config.model.name>/``, where ``extract_melody`` and
+``--mode=predict`` find it), from the step with the best validation OA (else
+the latest step), or the given step folder.
+
+``read_scalars`` reads the TensorBoard event files train.py writes (TFRecord
+framing around tensorboardX's Event protos) without TensorFlow.
+"""
+
+import os
+import pathlib
+import struct
+from typing import Any
+
+import numpy as np
+
+from jaxmelody import checkpoints
+from jaxmelody import errors
+from jaxmelody import inference
+from jaxmelody import workdir_config
+
+VALIDATION_METRICS = ('OA', 'RPA', 'RCA', 'VR', 'VFA')
+
+
+def read_scalars(workdir) -> dict[str, dict[int, float]]:
+  """{tag: {step: value}} of every scalar in ``<workdir>/events.out.tfevents.*``.
+
+  Files are read in name order (creation time), so a resumed run's later
+  value of a step wins. A truncated last record (a run killed mid-write) is
+  ignored.
+
+  Raises:
+    errors.CheckpointError: a record that is not an Event.
+  """
+  from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
+  scalars: dict[str, dict[int, float]] = {}
+  for path in sorted(pathlib.Path(workdir).glob('events.out.tfevents.*')):
+    data, i = path.read_bytes(), 0
+    # TFRecord: length u64, crc u32, payload, crc u32.
+    while i + 12 <= len(data):
+      n = struct.unpack('<Q', data[i:i + 8])[0]
+      if i + 16 + n > len(data):
+        break
+      try:
+        event = event_pb2.Event.FromString(data[i + 12:i + 12 + n])
+      except Exception as e:  # protobuf's DecodeError and friends
+        raise errors.CheckpointError(
+            f'{path}: not a TensorBoard event file ({e})') from e
+      i += n + 16
+      for value in event.summary.value:
+        scalars.setdefault(value.tag, {})[int(event.step)] = float(
+            value.simple_value)
+  return scalars
+
+
+def training_summary(scalars) -> dict[str, Any]:
+  """Median and max training frames/s (the first log, with compilation, is
+  dropped when there are others) and validation scores by step."""
+  fps = scalars.get('train/frames_per_s', {})
+  rates = [fps[s] for s in sorted(fps)]
+  rates = rates[1:] or rates
+  validation = {}
+  for key in VALIDATION_METRICS:
+    for step, value in scalars.get(f'val/{key}', {}).items():
+      validation.setdefault(step, {})[key] = value
+  return {'frames_per_s_median': float(np.median(rates)) if rates else None,
+          'frames_per_s_max': float(np.max(rates)) if rates else None,
+          'frames_per_s_logs': len(rates),
+          'validation': dict(sorted(validation.items()))}
+
+
+def _choose_step(workdir: pathlib.Path, config, checkpoint):
+  """(step folder, step, how it was chosen)."""
+  if checkpoint:
+    folder = checkpoints.step_folder(pathlib.Path(checkpoint))
+    return folder, int(folder.name), 'given (--checkpoint)'
+  ckpts = checkpoints.TrainCheckpoints(workdir, config.train, create=False)
+  try:
+    best, latest = ckpts.best_step(), ckpts.latest_step()
+  finally:
+    ckpts.close()
+  if best is not None:
+    return ckpts.directory / str(best), best, 'best validation OA'
+  if latest is None:
+    raise errors.CheckpointError(
+        f'{workdir}: holds no checkpoint to export (train first)')
+  return ckpts.directory / str(latest), latest, 'latest (never validated)'
+
+
+def export_workdir(config, workdir, checkpoint=None, output_dir=None):
+  """Exports a step of a training workdir as a pretrained-model folder.
+
+  Args:
+    config: the full config; it must match the workdir's ``config.json``
+      in the fields a resumed run must match (see ``workdir_config``).
+    workdir: the training workdir.
+    checkpoint: a step folder (or workdir) to export instead of the best.
+    output_dir: where to write; default
+      ``jaxmelody/pretrained/<config.model.name>``.
+
+  Returns:
+    (output folder, the dict recorded as info.json's ``scores``).
+
+  Raises:
+    errors.CheckpointError: no checkpoint there, or unreadable.
+    errors.ConfigError: the config differs from the workdir's.
+  """
+  workdir = pathlib.Path(workdir)
+  if not (workdir / workdir_config.CONFIG_FILE).is_file():
+    raise errors.CheckpointError(
+        f'{workdir}: not a training workdir (no {workdir_config.CONFIG_FILE})')
+  workdir_config.check_or_write(config, workdir, write=False)
+  folder, step, chosen = _choose_step(workdir, config, checkpoint)
+  summary = training_summary(read_scalars(workdir))
+  scores = {'step': step, 'selected_by': chosen,
+            'validation': summary['validation'].get(step),
+            'validation_singers': list(config.data.get('val_singers', ())),
+            'train_frames_per_s_median': summary['frames_per_s_median']}
+  variables = checkpoints.restore_variables(folder)
+  out = pathlib.Path(output_dir) if output_dir else (
+      inference.PRETRAINED_DIR / str(config.model.name))
+  checkpoints.export_pretrained(variables, config, out, scores)
+  return out, scores
+
+
+def format_summary(out, scores, validation=None) -> str:
+  """The lines --mode=export prints (``validation``: {step: scores})."""
+  lines = [f'step {step:6d} validation ' + ', '.join(
+      f'{k} {v[k]:.2f}' for k in VALIDATION_METRICS if k in v)
+           for step, v in (validation or {}).items()]
+  val = scores['validation']
+  shown = ', '.join(f'{k} {val[k]:.2f}' for k in VALIDATION_METRICS
+                    if k in val) if val else 'not validated'
+  fps = scores['train_frames_per_s_median']
+  return '\n'.join(lines + [
+      f'exported step {scores["step"]} ({scores["selected_by"]}): {shown}',
+      'train frames/s (median): ' + (f'{fps:.0f}' if fps else 'not logged'),
+      f'-> {os.fspath(out)}'])
+
+
+def main(config, workdir, checkpoint=None, output_dir=None) -> int:
+  """--mode=export."""
+  if not workdir:
+    raise errors.ConfigError('--mode=export: --workdir is required (the '
+                             'training workdir to export)')
+  out, scores = export_workdir(config, workdir, checkpoint, output_dir)
+  validation = training_summary(read_scalars(workdir))['validation']
+  print(format_summary(out, scores, validation), flush=True)
+  return 0
