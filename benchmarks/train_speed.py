@@ -108,20 +108,29 @@ def _worker(args) -> None:
     config.train.batch_size = 2
     config.data.crop_frames = 32
   result = measure(config, args.steps)
-  result['malloc'] = os.environ.get(runtime.TUNABLES, '') or 'default'
+  result['malloc'] = malloc_label()
   print('RESULT ' + json.dumps(result), flush=True)
 
 
-def run_variant(name: str, steps: int, quick: bool) -> dict:
-  """Runs one variant in a fresh process with its own environment."""
+def malloc_label() -> str:
+  """This process's GLIBC_TUNABLES, or 'default'."""
+  return os.environ.get(runtime.TUNABLES, '') or 'default'
+
+
+def run_variant(name: str, steps: int, quick: bool, script: str = __file__,
+                extra=()) -> dict:
+  """Runs one variant's ``--worker`` in a fresh process with its own
+  environment; returns the JSON its ``RESULT`` line carries."""
   env = {k: v for k, v in os.environ.items()
          if k not in (runtime.TUNABLES, runtime.OPT_OUT)}
   if VARIANTS[name][1]:
     env = runtime.tuned_environ(env)
   elif runtime.TUNABLES in os.environ and not runtime.is_tuned(os.environ):
     env[runtime.TUNABLES] = os.environ[runtime.TUNABLES]
-  cmd = [sys.executable, __file__, '--worker', name, '--steps', str(steps)]
-  out = subprocess.run(cmd + (['--quick'] if quick else []), env=env,
+  cmd = [sys.executable, script, '--worker', name, *extra]
+  if script == __file__:
+    cmd += ['--steps', str(steps)] + (['--quick'] if quick else [])
+  out = subprocess.run(cmd, env=env,
                        cwd=ROOT, capture_output=True, text=True, check=False)
   lines = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
   if out.returncode or not lines:
