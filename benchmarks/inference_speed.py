@@ -1,19 +1,26 @@
-"""End-to-end CPU inference speed: real-time factor, stage shares, peak RSS.
+"""End-to-end inference speed: real-time factor, stage shares, peak RSS.
 
 Usage (from the repository root)::
 
   python benchmarks/inference_speed.py [--limit 20] [--seconds 60] \
       [--checkpoint path/to/weights.pkl]
+  python benchmarks/inference_speed.py --quick   # does it run? (no figures)
 
 Runs ``extract_melody``'s pipeline (decode + resample, CFP, model, argmax
-decoding) with configs/dense10.py (running-average BatchNorm) and the
-authors' released weights (there is no bundled pretrained model yet) on
+decoding) with configs/dense10.py (running-average BatchNorm; the fast,
+folded-BatchNorm forward unless the config turns ``eval.fast_inference``
+off) and the weights of ``--checkpoint`` (default: the authors' released
+``.pkl`` beside the checkout) on the default backend:
 
 - clip: a 60 s mixture from ``jaxmelody.synth`` (several seeds joined) written
-  as a 44.1 kHz wav, so resampling is exercised; one warm-up call, then best
-  of ``--repeats``; plus the model alone in frames/s;
+  as a 44.1 kHz wav, so resampling is exercised; every pad length and the
+  CFP compiled first, one warm-up call, then best of ``--repeats``; plus the
+  model alone (``InferenceModel.logits`` on the clip's CFP) in frames/s for
+  the plain formulation (flax module, BatchNorm outputs masked) and the fast
+  one (``fast_model.apply_masked``), interleaved, best of ``--repeats`` each;
 - mir1k: the MIR-1K test set (260 clips of leon, yifen, stool, titon,
-  tammy), or its first ``--limit`` clips, after compiling every pad length.
+  tammy), or its first ``--limit`` clips, after compiling every pad length
+  and every CFP chunk shape, so no compile falls inside the timed run.
 
 Each measurement runs in its own subprocess, so its peak RSS (ru_maxrss) is
 its own. Real-time factor = audio seconds / wall seconds (higher is faster).
@@ -113,6 +120,73 @@ def _model(checkpoint):
   return config, predict.get_model(config, checkpoint)
 
 
+def weights_used(checkpoint) -> str:
+  """The weights path ``predict.get_model`` resolves ``--checkpoint`` to."""
+  from jaxmelody import inference, predict  # pylint: disable=g-import-not-at-top
+  if checkpoint:
+    return os.path.abspath(checkpoint)
+  return str(inference.PRETRAINED_DIR / predict.default_config().model.name)
+
+
+def warm_up(model) -> float:
+  """Compiles every pad length of the model and every CFP chunk shape.
+
+  Returns:
+    seconds taken.
+  """
+  from jaxmelody import cfp  # pylint: disable=g-import-not-at-top
+  from jaxmelody.features import FEATURES  # pylint: disable=g-import-not-at-top
+  start = time.perf_counter()
+  model.warm_up()
+  rng = np.random.default_rng(0)
+  # CFP chunks: 64 and 128 frames for short clips, 256 otherwise.
+  for frames in (40, 100, 300):
+    cfp.compute_cfp(rng.standard_normal(frames * FEATURES.hop)
+                    .astype(np.float32))
+  return time.perf_counter() - start
+
+
+def forward_gflops_fast(model, frames: int = 256) -> float:
+  """XLA's FLOP count (1e9) of ``fast_model.apply_masked``, batch 1."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from jaxmelody import fast_model  # pylint: disable=g-import-not-at-top
+  shapes = jax.tree_util.tree_map(
+      lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), model.variables)
+  x = jax.ShapeDtypeStruct((1, 256, frames, 3), np.float32)
+  n = jax.ShapeDtypeStruct((), np.int32)
+  cost = jax.jit(fast_model.apply_masked, static_argnums=0).lower(
+      model.model, shapes, x, n).compile().cost_analysis()
+  if isinstance(cost, (list, tuple)):
+    cost = cost[0]
+  return float(cost['flops']) / 1e9
+
+
+def model_alone(config, model, feats, repeats) -> dict:
+  """Frames/s of ``InferenceModel.logits`` on feats, plain and fast.
+
+  Both models hold the same variables and are compiled for every pad length
+  before the first timing; runs alternate (plain, fast, plain, ...) so a
+  change of machine load hits both alike; best of ``repeats`` each.
+  """
+  from jaxmelody import inference  # pylint: disable=g-import-not-at-top
+  plain_config = config.copy_and_resolve_references()
+  plain_config.eval.fast_inference = False
+  plain = inference.from_config(plain_config, model.variables)
+  both = {'plain': plain, 'fast': model}
+  for m in both.values():
+    m.warm_up()
+  best = dict.fromkeys(both, float('inf'))
+  for _ in range(repeats):
+    for name, m in both.items():
+      start = time.perf_counter()
+      m.logits(feats)
+      best[name] = min(best[name], time.perf_counter() - start)
+  n = feats.shape[-1]
+  return {'plain_frames_per_s': n / best['plain'],
+          'fast_frames_per_s': n / best['fast'],
+          'fast_is_fast': bool(model.fast), 'plain_is_fast': plain.fast}
+
+
 def worker_clip(args) -> dict:
   """The 60 s clip at 44.1 kHz: warm-up, best of repeats, model alone."""
   import soundfile as sf  # pylint: disable=g-import-not-at-top
@@ -128,8 +202,9 @@ def worker_clip(args) -> dict:
     start = time.perf_counter()
     config, model = _model(args.checkpoint)
     load_s = time.perf_counter() - start
+    compile_s = warm_up(model)  # every pad length, every CFP chunk shape
     start = time.perf_counter()
-    timed_extract(path, model)  # compiles CFP and the model's pad length
+    timed_extract(path, model)  # warm-up call (nothing left to compile)
     warm_s = time.perf_counter() - start
     runs = [timed_extract(path, model) for _ in range(args.repeats)]
     seconds, stages = min(runs, key=lambda r: sum(r[1].values()))
@@ -138,33 +213,30 @@ def worker_clip(args) -> dict:
     api_s = time.perf_counter() - start
     samples = predict.audio_lib.load_audio(path)
   feats = cfp.compute_cfp(samples)
-  n_frames = feats.shape[-1]
-  model_runs = []
-  for _ in range(args.repeats):
-    start = time.perf_counter()
-    model.logits(feats)
-    model_runs.append(time.perf_counter() - start)
-  rss = peak_rss_mib()  # before the FLOP count's extra compile
+  rss = peak_rss_mib()  # the pipeline's, before a second model is built
+  alone = model_alone(config, model, feats, args.repeats)
   gflops = models.forward_gflops(model.model, model.variables, frames=256)
+  import jax  # pylint: disable=g-import-not-at-top
   return {'audio_s': seconds, 'stages': stages, 'load_weights_s': load_s,
-          'warmup_s': warm_s, 'extract_melody_s': api_s, 'frames': n_frames,
-          'model_frames_per_s': n_frames / min(model_runs),
-          'gflops_per_256_frames': gflops, 'peak_rss_mib': rss,
-          'load': load_avg()}
+          'compile_s': compile_s, 'warmup_s': warm_s,
+          'extract_melody_s': api_s, 'frames': int(feats.shape[-1]),
+          'pad_lengths': list(model.pad_lengths), **alone,
+          'gflops_per_256_frames': gflops,
+          'fast_gflops_per_256_frames': forward_gflops_fast(model),
+          'peak_rss_mib': rss, 'load': load_avg(),
+          'backend': jax.default_backend(),
+          'devices': [str(d) for d in jax.devices()]}
 
 
 def worker_mir1k(args) -> dict:
   """The MIR-1K test clips (or the first --limit), after compiling."""
-  from jaxmelody import cfp  # pylint: disable=g-import-not-at-top
   folder = SHARED / 'data' / 'mir1k' / 'Wavfile'
   paths = sorted(p for p in folder.iterdir()
                  if p.name.split('_')[0] in MIR1K_TEST_SINGERS)
   paths = paths[:args.limit] if args.limit else paths
   _, model = _model(args.checkpoint)
-  rng = np.random.default_rng(0)
-  for n in (200, 600, 1000):  # the CFP chunk and pad lengths 512 and 1024
-    model.logits(cfp.compute_cfp(rng.standard_normal(n * 256 + 1000)
-                                 .astype(np.float32)))
+  compile_s = warm_up(model)
+  traces = model.traces
   total_audio, totals = 0.0, dict.fromkeys(STAGES, 0.0)
   for path in paths:
     seconds, stages = timed_extract(path, model)
@@ -172,7 +244,9 @@ def worker_mir1k(args) -> dict:
     for s in STAGES:
       totals[s] += stages[s]
   return {'clips': len(paths), 'audio_s': total_audio, 'stages': totals,
-          'peak_rss_mib': peak_rss_mib(), 'load': load_avg()}
+          'peak_rss_mib': peak_rss_mib(), 'load': load_avg(),
+          'compile_s': compile_s, 'fast': bool(model.fast),
+          'compiles_while_timed': model.traces - traces}
 
 
 def _stage_line(r) -> str:
@@ -194,9 +268,16 @@ def main():
   parser.add_argument('--checkpoint', default=str(RELEASED))
   parser.add_argument('--no_results', action='store_true',
                       help='do not rewrite benchmarks/RESULTS.md')
+  parser.add_argument('--quick', action='store_true',
+                      help='checks that the script runs: a 12 s clip, one '
+                      'repetition, 2 MIR-1K clips; RESULTS.md untouched '
+                      '(the figures mean nothing)')
   parser.add_argument('--worker', choices=('clip', 'mir1k'), default=None,
                       help=argparse.SUPPRESS)
   args = parser.parse_args()
+  if args.quick:
+    args.seconds, args.repeats, args.limit = 12.0, 1, 2
+    args.no_results = True
   if args.worker:
     result = (worker_clip if args.worker == 'clip' else worker_mir1k)(args)
     print('RESULT ' + json.dumps(result), flush=True)
@@ -215,30 +296,41 @@ def main():
     out[part] = json.loads(lines[-1][len('RESULT '):])
   clip, mir = out['clip'], out['mir1k']
   model_share = clip['stages']['model'] / sum(clip['stages'].values())
-  gflop_s = (clip['model_frames_per_s'] / 256
+  gflop_s = (clip['plain_frames_per_s'] / 256
              * clip['gflops_per_256_frames'])
+  formulation = ('fast (folded BatchNorm, `fast_model.apply_masked`)'
+                 if mir['fast'] else 'plain (flax module, masked BatchNorm)')
   body = '\n'.join([
       f'Command: `python benchmarks/inference_speed.py'
       f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
       f'Machine: {machine_info()}  ',
+      f'Backend: {clip["backend"]} ({", ".join(clip["devices"])})  ',
       f'Load average before: {load_before}  ',
-      f'Weights: {pathlib.Path(args.checkpoint).name} (authors\' release) with '
-      'configs/dense10.py (running BatchNorm averages).', '',
+      f'Weights: {weights_used(args.checkpoint)} with configs/dense10.py '
+      f'(running BatchNorm averages; pad lengths {clip["pad_lengths"]}, all '
+      f'compiled before timing); pipeline forward: {formulation}.', '',
       f'- {args.seconds:.0f} s clip, 44.1 kHz wav, best of {args.repeats} '
-      'after '
-      f'one warm-up ({clip["warmup_s"]:.1f} s incl. compile; weights load '
-      f'{clip["load_weights_s"]:.1f} s): {_stage_line(clip)}',
+      f'after compiling every pad length and CFP chunk shape '
+      f'({clip["compile_s"]:.1f} s; weights load '
+      f'{clip["load_weights_s"]:.1f} s) and one warm-up call '
+      f'({clip["warmup_s"]:.1f} s): {_stage_line(clip)}',
       f'- same clip through `jaxmelody.extract_melody` (warm): '
       f'{clip["extract_melody_s"]:.2f} s, real-time factor '
       f'{clip["audio_s"] / clip["extract_melody_s"]:.1f}x',
-      f'- model alone: {clip["model_frames_per_s"]:.0f} frames/s '
-      f'({clip["frames"]} frames, padded to the next pad length; '
-      f'{clip["gflops_per_256_frames"]:.1f} GFLOP per 256 frames by XLA\'s '
-      f'count, i.e. {gflop_s:.0f} '
-      f'GFLOP/s); model share of the clip pipeline {100 * model_share:.0f}%',
-      f'- MIR-1K test, {mir["clips"]} clips from 16 kHz flac: '
-      f'{_stage_line(mir)}',
-      '- GPU: not measured (no accelerator was lent to this task).'])
+      f'- model alone (`InferenceModel.logits` on the clip\'s CFP, '
+      f'{clip["frames"]} frames padded to the next pad length, best of '
+      f'{args.repeats}, runs interleaved): plain '
+      f'{clip["plain_frames_per_s"]:.0f} frames/s, fast '
+      f'**{clip["fast_frames_per_s"]:.0f} frames/s**, ratio '
+      f'**{clip["fast_frames_per_s"] / clip["plain_frames_per_s"]:.2f}x**; '
+      f'XLA\'s FLOP count per 256 frames: flax module as written '
+      f'{clip["gflops_per_256_frames"]:.1f} GFLOP (plain at '
+      f'{gflop_s:.0f} GFLOP/s), fast '
+      f'{clip["fast_gflops_per_256_frames"]:.1f} GFLOP; model share of the '
+      f'clip pipeline {100 * model_share:.0f}%',
+      f'- MIR-1K test, {mir["clips"]} clips from 16 kHz flac, after '
+      f'compiling ({mir["compile_s"]:.1f} s; compiles while timed: '
+      f'{mir["compiles_while_timed"]}): {_stage_line(mir)}'])
   print(body)
   if not args.no_results:
     update_results('Inference speed (inference_speed.py)', body)
