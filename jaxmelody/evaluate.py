@@ -177,3 +177,48 @@ def run_eval(config, workdir, checkpoint=None):
     results[name] = means
   print(format_table(results), flush=True)
   return results
+
+
+def read_clip_scores(path, metric: str = 'OA') -> dict[str, float]:
+  """{clip: metric} from a per-clip CSV: ours (``track_id`` column) or the
+  paper authors' (``Songname``).
+
+  Raises:
+    errors.DatasetError: the file is missing or has no such columns.
+  """
+  try:
+    with open(path, encoding='utf-8', newline='') as f:
+      rows = list(csv.DictReader(f))
+  except OSError as e:
+    raise errors.DatasetError(f'{path}: cannot read ({e})') from e
+  key = next((k for k in ('track_id', 'Songname') if rows and k in rows[0]),
+             None)
+  if key is None or metric not in rows[0]:
+    raise errors.DatasetError(f'{path}: expected a track_id or Songname '
+                              f'column and a {metric} column')
+  return {row[key]: float(row[metric]) for row in rows}
+
+
+def compare_clips(ours: dict[str, float], theirs: dict[str, float],
+                  tolerance: float = 0.01) -> dict[str, object]:
+  """Per-clip differences of one metric between two runs on the same clips.
+
+  Returns:
+    {'clips': clips in both, 'mean_abs': mean |ours - theirs|,
+    'within': share of clips with |difference| <= tolerance,
+    'worst': (clip, ours - theirs) of the largest |difference|,
+    'only_ours', 'only_theirs': sorted clips missing from the other side}.
+
+  Raises:
+    errors.DatasetError: no clip in common.
+  """
+  common = sorted(set(ours) & set(theirs))
+  if not common:
+    raise errors.DatasetError('per-clip comparison: no clip in common')
+  diffs = np.array([ours[c] - theirs[c] for c in common])
+  worst = int(np.argmax(np.abs(diffs)))
+  return {'clips': len(common), 'mean_abs': float(np.mean(np.abs(diffs))),
+          'within': float(np.mean(np.abs(diffs) <= tolerance + 1e-12)),
+          'worst': (common[worst], float(diffs[worst])),
+          'only_ours': sorted(set(ours) - set(theirs)),
+          'only_theirs': sorted(set(theirs) - set(ours))}

@@ -13,6 +13,7 @@ import pytest
 
 import jaxmelody
 from configs import smoke
+from jaxmelody import errors
 from jaxmelody import evaluate
 from jaxmelody.features import FEATURES
 
@@ -151,3 +152,35 @@ def test_run_eval_writes_json_and_csv(tmp_path, monkeypatch, capsys,
     assert all(0 <= float(r[key]) <= 100 for r in rows)
   table = capsys.readouterr().out
   assert 'fake-test' in table and 'OA' in table
+
+
+def test_read_clip_scores_reads_ours_and_the_authors(tmp_path):
+  ours = tmp_path / 'ours.csv'
+  evaluate.write_results(tmp_path, 'ours', {}, [
+      {'track_id': 'a', 'VR': 1.0, 'VFA': 0.0, 'RPA': 1.0, 'RCA': 1.0,
+       'OA': 80.5},
+      {'track_id': 'b', 'VR': 1.0, 'VFA': 0.0, 'RPA': 1.0, 'RCA': 1.0,
+       'OA': 70.0}])
+  assert evaluate.read_clip_scores(ours) == {'a': 80.5, 'b': 70.0}
+  theirs = tmp_path / 'theirs.csv'
+  theirs.write_text('Songname,VR,VFA,RPA,RCA,OA\na,1,2,3,4,80.25\n')
+  assert evaluate.read_clip_scores(theirs, 'VFA') == {'a': 2.0}
+  with pytest.raises(errors.DatasetError, match='OA column'):
+    (tmp_path / 'bad.csv').write_text('track_id,RPA\na,1\n')
+    evaluate.read_clip_scores(tmp_path / 'bad.csv')
+  with pytest.raises(errors.DatasetError, match='cannot read'):
+    evaluate.read_clip_scores(tmp_path / 'missing.csv')
+
+
+def test_compare_clips():
+  ours = {'a': 80.0, 'b': 70.005, 'c': 60.0, 'only_ours': 1.0}
+  theirs = {'a': 80.0, 'b': 70.0, 'c': 60.5, 'only_theirs': 2.0}
+  c = evaluate.compare_clips(ours, theirs)
+  assert c['clips'] == 3
+  assert c['mean_abs'] == pytest.approx((0.0 + 0.005 + 0.5) / 3)
+  assert c['within'] == pytest.approx(2 / 3)
+  assert c['worst'] == ('c', pytest.approx(-0.5))
+  assert c['only_ours'] == ['only_ours'] and c['only_theirs'] == [
+      'only_theirs']
+  with pytest.raises(errors.DatasetError, match='no clip in common'):
+    evaluate.compare_clips({'x': 1.0}, {'y': 1.0})
