@@ -1,0 +1,70 @@
+"""Decoders: argmax (the paper's), a voicing threshold, Viterbi."""
+
+import numpy as np
+import pytest
+
+from jaxmelody import decoding
+from jaxmelody import errors
+from jaxmelody import pitch
+
+
+def _logits(classes, confidence=6.0, n=257):
+  """Logits whose argmax is `classes` (one per frame)."""
+  z = np.zeros((len(classes), n))
+  z[np.arange(len(classes)), classes] = confidence
+  return z
+
+
+def test_argmax_is_the_most_likely_class():
+  classes = np.array([0, 40, 41, 0, 100])
+  f0, voicing = decoding.decode(_logits(classes))
+  np.testing.assert_array_equal(f0, pitch.class_to_hz(classes))
+  assert np.all(voicing[classes > 0] > 0.5) and np.all(voicing[classes == 0]
+                                                       < 0.5)
+
+
+def test_threshold_trades_voicing():
+  # Frame 0: no-melody most likely but only 40%; frame 1: pitch 60 likely.
+  z = np.full((2, 257), -20.0)
+  z[0, 0], z[0, 50], z[0, 51] = np.log(0.4), np.log(0.35), np.log(0.25)
+  z[1, 0], z[1, 60] = np.log(0.1), np.log(0.9)
+  f0, voicing = decoding.decode(z)
+  assert f0[0] == 0 and f0[1] == pitch.CLASS_HZ[60]
+  np.testing.assert_allclose(voicing, [0.6, 0.9], atol=1e-6)
+  low, _ = decoding.decode(z, voicing_threshold=0.5)
+  assert low[0] == pitch.CLASS_HZ[50]  # voiced now, at the best pitch
+  high, _ = decoding.decode(z, voicing_threshold=0.95)
+  assert np.all(high == 0)
+
+
+def test_viterbi_removes_a_one_frame_octave_jump():
+  classes = np.array([0] * 3 + [60] * 10 + [108] + [60] * 10 + [0] * 3)
+  z = _logits(classes, confidence=3.0)
+  z[13, 60] = 2.5   # the jump frame still gives the true pitch some weight
+  f0_arg, _ = decoding.decode(z)
+  f0_vit, _ = decoding.decode(z, decoder='viterbi')
+  assert f0_arg[13] == pitch.CLASS_HZ[108]
+  assert f0_vit[13] == pitch.CLASS_HZ[60]
+  np.testing.assert_array_equal(f0_vit[classes != 108],
+                                f0_arg[classes != 108])
+
+
+def test_viterbi_rows_are_probabilities_and_favour_small_moves():
+  t = decoding.transition_matrix()
+  np.testing.assert_allclose(t.sum(axis=1), 1.0)
+  assert t[60, 60] > t[60, 61] > t[60, 62] > 0
+  assert t[60, 60 + decoding.VITERBI_MAX_MOVE + 1] == 0
+
+
+@pytest.mark.parametrize('decoder,threshold', [('beam', None),
+                                               ('argmax', 1.0),
+                                               ('viterbi', 0.0)])
+def test_bad_settings_are_errors(decoder, threshold):
+  with pytest.raises(errors.ConfigError):
+    decoding.decode(_logits([0, 1]), decoder=decoder,
+                    voicing_threshold=threshold)
+
+
+def test_empty_clip():
+  f0, voicing = decoding.decode(np.zeros((0, 257)), decoder='viterbi')
+  assert f0.shape == voicing.shape == (0,)
