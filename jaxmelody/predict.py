@@ -3,9 +3,18 @@
 Outputs per input file (each written to a temporary name in the output
 folder, then renamed, so a failure never leaves a partial file):
 
-- ``<stem>.csv``: ``time_s,f0_hz``, one row per 16 ms frame, 0 = no melody;
+- ``<stem>.csv``: one row ``time_s,f0_hz`` per 16 ms frame (0 = no melody)
+  under a ``# time_s,f0_hz`` comment line, so that
+  ``mir_eval.io.load_time_series(path, delimiter=',')`` and
+  ``numpy.loadtxt(path, delimiter=',')`` read it as it is (pandas:
+  ``read_csv(path, comment='#', names=['time_s', 'f0_hz'])``);
+- ``<stem>.confidence.csv`` (``confidence=True``): ``time_s,voicing``, the
+  probability that a melody is present, in the same format;
+- ``<stem>.mid`` (``midi=True``): the melody as notes (``midi.py``);
 - ``<stem>.png`` (``plot=True``): the CFP spectrum with the melody drawn over;
 - ``<stem>.melody.wav`` (``sonify=True``): the melody as a tone over the input.
+
+Speeds are reported as "Nx real time": seconds of audio per wall second.
 """
 
 import dataclasses
@@ -23,6 +32,7 @@ import tqdm
 
 from jaxmelody import audio as audio_lib
 from jaxmelody import cfp as cfp_lib
+from jaxmelody import decoding
 from jaxmelody import errors
 from jaxmelody import inference
 from jaxmelody.evaluate import atomic_path
@@ -82,15 +92,30 @@ def get_model(config, checkpoint=None, workdir=None):
   return _models[key]
 
 
-def _melody(samples, model) -> tuple[Melody, np.ndarray]:
+@dataclasses.dataclass(frozen=True)
+class Decoding:
+  """How logits become a melody (see ``decoding.decode``)."""
+  decoder: str = 'argmax'
+  voicing_threshold: float | None = None
+
+
+def _melody(samples, model, how: Decoding = Decoding()
+            ) -> tuple[Melody, np.ndarray]:
   """Melody and CFP [3, 256, T] of 16 kHz mono samples."""
   cfp = cfp_lib.compute_cfp(samples, FEATURES.sample_rate)
-  f0_hz, voicing = model.melody(cfp)
+  f0_hz, voicing = decoding.decode(model.logits(cfp), decoder=how.decoder,
+                                   voicing_threshold=how.voicing_threshold)
   times = FEATURES.frame_times(len(f0_hz))
   return Melody(times, f0_hz, voicing), cfp
 
 
-def extract_melody(audio, sr=None, *, checkpoint=None, config=None) -> Melody:
+def real_time(audio_s: float, wall_s: float) -> str:
+  """'Nx real time': seconds of audio processed per wall-clock second."""
+  return f'{audio_s / max(wall_s, 1e-9):.1f}x real time'
+
+
+def extract_melody(audio, sr=None, *, checkpoint=None, config=None,
+                   decoder: str = 'argmax', voicing_threshold=None) -> Melody:
   """Extracts the main melody of one recording.
 
   Args:
@@ -99,6 +124,9 @@ def extract_melody(audio, sr=None, *, checkpoint=None, config=None) -> Melody:
     checkpoint: see ``inference.resolve_variables``; None = the bundled
       pretrained model of ``config``.
     config: a full config; None = ``configs/dense10.py``.
+    decoder: 'argmax' (the paper's) or 'viterbi' (``decoding.py``).
+    voicing_threshold: None (the decoder's own voicing decision) or P in
+      (0, 1): a frame has a melody when its voicing probability is >= P.
 
   Returns:
     A ``Melody`` on the 16 ms frame grid.
@@ -107,7 +135,10 @@ def extract_melody(audio, sr=None, *, checkpoint=None, config=None) -> Melody:
     errors.AudioError: unreadable, empty, too short or non-finite audio, or
       an array without ``sr``.
     errors.CheckpointError: no usable weights.
+    errors.ConfigError: unknown decoder or a threshold outside (0, 1).
   """
+  how = Decoding(decoder, voicing_threshold)
+  decoding.check(how.decoder, how.voicing_threshold)
   config = config or default_config()
   res_type = config.data.get('res_type', 'polyphase')
   if isinstance(audio, (str, os.PathLike)):
@@ -117,7 +148,7 @@ def extract_melody(audio, sr=None, *, checkpoint=None, config=None) -> Melody:
       raise errors.AudioError('audio: a numpy array needs its sample rate; '
                               'call extract_melody(samples, sr=<Hz>)')
     samples = audio_lib.prepare_audio(audio, sr, res_type=res_type)
-  return _melody(samples, get_model(config, checkpoint))[0]
+  return _melody(samples, get_model(config, checkpoint), how)[0]
 
 
 def expand_audio(spec: str):
@@ -165,21 +196,40 @@ def _check_writable(output_dir: str) -> None:
                              f'folder ({e.strerror or e})') from e
 
 
-def _write_csv(path, melody: Melody) -> None:
+def _write_csv(path, times, values, name: str) -> None:
+  """``# time_s,<name>`` then one ``t,value`` row per frame (0 printed as 0)."""
   with atomic_path(path) as tmp:
     with open(tmp, 'w', encoding='utf-8') as f:
-      f.write('time_s,f0_hz\n')
-      f.writelines(f'{t:.3f},{hz:.3f}\n' if hz > 0 else f'{t:.3f},0\n'
-                   for t, hz in zip(melody.times, melody.f0_hz))
+      f.write(f'# time_s,{name}\n')
+      f.writelines(f'{t:.3f},{v:.3f}\n' if v > 0 else f'{t:.3f},0\n'
+                   for t, v in zip(times, values))
 
 
-def _predict_file(path, stem, model, output_dir, *, plot, sonify, res_type):
+@dataclasses.dataclass(frozen=True)
+class Outputs:
+  """Which files ``run_predict`` writes besides ``<stem>.csv``."""
+  plot: bool = False
+  sonify: bool = False
+  midi: bool = False
+  confidence: bool = False
+
+
+def _predict_file(path, stem, model, output_dir, *, outputs: Outputs,
+                  how: Decoding, res_type):
   """Writes the outputs of one file; returns its duration in seconds."""
   from jaxmelody import plots  # pylint: disable=g-import-not-at-top
   samples = audio_lib.load_audio(path, res_type=res_type)
-  melody, cfp = _melody(samples, model)
+  melody, cfp = _melody(samples, model, how)
   base = os.path.join(output_dir, stem)
-  _write_csv(base + '.csv', melody)
+  _write_csv(base + '.csv', melody.times, melody.f0_hz, 'f0_hz')
+  if outputs.confidence:
+    _write_csv(base + '.confidence.csv', melody.times, melody.voicing,
+               'voicing')
+  if outputs.midi:
+    from jaxmelody import midi  # pylint: disable=g-import-not-at-top
+    with atomic_path(base + '.mid') as tmp:
+      midi.write_midi(tmp, melody.times, melody.f0_hz)
+  plot, sonify = outputs.plot, outputs.sonify
   if plot:
     with atomic_path(base + '.png') as tmp:
       plots.plot_melody(tmp, cfp, melody.times, melody.f0_hz,
@@ -207,8 +257,10 @@ def _print_error(error) -> None:
 
 
 def run_predict(config, *, audio: str = '', output_dir: str = '',
-                plot: bool = False, sonify: bool = False, checkpoint=None,
-                workdir=None, report=_print_error) -> int:
+                plot: bool = False, sonify: bool = False, midi: bool = False,
+                confidence: bool = False, decoder: str = 'argmax',
+                voicing_threshold=None, checkpoint=None, workdir=None,
+                report=_print_error, progress: bool = True) -> int:
   """Extracts the melody of every file ``audio`` names (``--mode=predict``).
 
   Args:
@@ -218,9 +270,13 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
       ``./melody_out``.
     plot: also write ``<stem>.png``.
     sonify: also write ``<stem>.melody.wav``.
+    midi: also write ``<stem>.mid``.
+    confidence: also write ``<stem>.confidence.csv``.
+    decoder, voicing_threshold: see ``extract_melody``.
     checkpoint: see ``inference.resolve_variables``.
     workdir: the run's workdir (its checkpoint is used when none is given).
     report: called with each bad file's error when there are several inputs.
+    progress: show a progress bar over files (when there are several).
 
   Returns:
     0 when every file was processed, 1 when some failed (each reported).
@@ -229,6 +285,9 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
     errors.JaxMelodyError: nothing could be processed (no input, the only
       input is bad, every input is bad, no weights, unwritable output).
   """
+  how = Decoding(decoder, voicing_threshold)
+  decoding.check(how.decoder, how.voicing_threshold)
+  outputs = Outputs(plot, sonify, midi, confidence)
   paths, problems = expand_audio(audio)
   single = len(paths) + len(problems) == 1
   if not paths:
@@ -246,10 +305,11 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
   n_ok, audio_s, start = 0, 0.0, time.perf_counter()
   res_type = config.data.get('res_type', 'polyphase')
   for path, stem in zip(tqdm.tqdm(paths, desc='predict', unit='file',
-                                  disable=single), _stems(paths)):
+                                  disable=single or not progress),
+                        _stems(paths)):
     try:
-      audio_s += _predict_file(path, stem, model, output_dir, plot=plot,
-                               sonify=sonify, res_type=res_type)
+      audio_s += _predict_file(path, stem, model, output_dir,
+                               outputs=outputs, how=how, res_type=res_type)
       n_ok += 1
     except (errors.JaxMelodyError, OSError) as e:
       if isinstance(e, OSError):  # e.g. disk full while writing
@@ -263,6 +323,6 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
                             'could be processed (errors above)')
   wall = time.perf_counter() - start
   print(f'predict: {n_ok} file(s) -> {output_dir}, {audio_s:.1f} s of audio '
-        f'in {wall:.1f} s (real-time factor {wall / max(audio_s, 1e-9):.3f}), '
-        f'{len(failures)} failed', flush=True)
+        f'in {wall:.1f} s ({real_time(audio_s, wall)}), {len(failures)} failed',
+        flush=True)
   return 1 if failures else 0

@@ -58,7 +58,7 @@ def run(setup, audio, out, **kwargs):
 
 def read_csv(path):
   lines = pathlib.Path(path).read_text().splitlines()
-  assert lines[0] == 'time_s,f0_hz'
+  assert lines[0] == '# time_s,f0_hz'
   rows = [line.split(',') for line in lines[1:]]
   return [r[0] for r in rows], np.array([float(r[1]) for r in rows])
 
@@ -202,3 +202,41 @@ def test_bundled_model_finds_no_melody_in_silence():
                 'by a later issue')
   melody = predict.extract_melody(np.zeros(16000, np.float32), 16000)
   assert (melody.f0_hz == 0).all() and np.isfinite(melody.voicing).all()
+
+
+def test_csv_loads_with_mir_eval_numpy_and_pandas(setup, tmp_path):
+  import mir_eval  # pylint: disable=g-import-not-at-top
+  import pandas as pd  # pylint: disable=g-import-not-at-top
+  assert run(setup, setup[2] / 'good.wav', tmp_path, confidence=True) == 0
+  path = str(tmp_path / 'good.csv')
+  times, f0 = mir_eval.io.load_time_series(path, delimiter=',')
+  table = np.loadtxt(path, delimiter=',')
+  frame = pd.read_csv(path, comment='#', names=['time_s', 'f0_hz'])
+  n_frames = FEATURES.n_frames(16000)
+  assert len(times) == len(table) == len(frame) == n_frames
+  np.testing.assert_allclose(table[:, 1], f0)
+  np.testing.assert_allclose(frame['f0_hz'], f0)
+  conf_t, voicing = mir_eval.io.load_time_series(
+      str(tmp_path / 'good.confidence.csv'), delimiter=',')
+  np.testing.assert_allclose(conf_t, times)
+  assert np.all((voicing >= 0) & (voicing <= 1))
+  # Frames with a melody are those the model gives > 50% voicing (argmax
+  # of two rows can differ from that only when no row has > 50%).
+  assert np.all(voicing[f0 > 0] > 0) and np.all(voicing[f0 == 0] < 1)
+
+
+def test_midi_and_decoder_options(setup, tmp_path):
+  import pretty_midi  # pylint: disable=g-import-not-at-top
+  audio = setup[2] / 'good.wav'
+  assert run(setup, audio, tmp_path / 'a', midi=True) == 0
+  song = pretty_midi.PrettyMIDI(str(tmp_path / 'a' / 'good.mid'))
+  assert len(song.instruments) == 1
+  assert run(setup, audio, tmp_path / 'v', decoder='viterbi',
+             voicing_threshold=0.99) == 0
+  _, f0 = read_csv(tmp_path / 'v' / 'good.csv')
+  _, f0_argmax = read_csv(tmp_path / 'a' / 'good.csv')
+  assert len(f0) == len(f0_argmax)
+  # A 0.99 threshold voices no more frames than the model's own argmax.
+  assert np.count_nonzero(f0) <= np.count_nonzero(f0_argmax)
+  with pytest.raises(errors.ConfigError, match='decoder'):
+    run(setup, audio, tmp_path / 'x', decoder='beam')
