@@ -170,6 +170,12 @@ def _remove_stale(name: str, data_config, builder, stored):
   return make_builder(name, data_config)
 
 
+def disk_size(builder) -> int:
+  """Bytes of every file in a built dataset's version folder."""
+  folder = pathlib.Path(os.fspath(builder.data_dir))
+  return sum(p.stat().st_size for p in folder.rglob('*') if p.is_file())
+
+
 class TrackSource(collections.abc.Sequence):
   """Random access to the examples of one split, as dicts of numpy arrays.
 

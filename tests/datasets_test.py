@@ -203,6 +203,9 @@ def _mir1k_dummy(tmp_path):
 def test_mir1k_splits_and_train_union(tmp_path):
   config = _mir1k_dummy(tmp_path)
   builder = datasets.build('mir1k', config)
+  records = sum(p.stat().st_size for p in (tmp_path / 'tfds').rglob(
+      '*.array_record*'))
+  assert records > 0 and records < datasets.disk_size(builder) < 2 * records
   assert {k: v.num_examples for k, v in builder.info.splits.items()} == {
       'validation': 2, 'fit': 1, 'test': 2}
   ids = lambda split: [e['track_id'] for e in datasets.get_source(

@@ -1,0 +1,100 @@
+"""Peak memory of ``extract_melody`` on a long song.
+
+  python benchmarks/long_song_memory.py [--minutes 10] [--checkpoint PATH]
+      [--no_results]
+
+Writes a synthetic mixture of ``--minutes`` minutes at 44.1 kHz (16-bit
+wav, ``jaxmelody.synth``) to a temporary folder, then runs
+``jaxmelody.extract_melody(path, checkpoint=...)`` once in a fresh child
+process and prints the child's peak resident memory (``ru_maxrss`` of the
+waited-for child) and its wall time. ``--checkpoint`` defaults to the bundled
+pretrained dense10 when there is one, else the authors' released weights in
+../shared; the one used is printed. Rewrites its section of
+benchmarks/RESULTS.md unless --no_results.
+"""
+
+import argparse
+import os
+import pathlib
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# pylint: disable=g-import-not-at-top,wrong-import-position
+SECTION = 'Long-song memory (long_song_memory.py)'
+RELEASED = (ROOT.parent / 'shared' / 'reference' / 'msfcn' /
+            'train_single_for_pitch_epoch_22.pkl')
+CHILD = """
+import sys, jax, jaxmelody
+melody = jaxmelody.extract_melody(sys.argv[1], checkpoint=sys.argv[2] or None)
+print('frames', len(melody.f0_hz), 'backend', jax.default_backend())
+"""
+
+
+def default_checkpoint() -> str:
+  bundled = ROOT / 'jaxmelody' / 'pretrained' / 'dense10'
+  if (bundled / 'variables.msgpack').is_file():
+    return ''  # extract_melody's own default
+  return str(RELEASED)
+
+
+def write_song(path, minutes: float, seed: int = 0) -> float:
+  """Writes the mixture; returns its duration in seconds."""
+  import soundfile as sf
+  from jaxmelody import synth
+  clip = synth.synthesize(seed, 60.0 * minutes, sr=44100)
+  sf.write(path, clip.audio, 44100, subtype='PCM_16')
+  return len(clip.audio) / 44100
+
+
+def run_child(path, checkpoint) -> tuple[float, float, str]:
+  """(peak RSS MiB, wall s, the child's last output line) of one extraction.
+
+  The peak is ``ru_maxrss`` of RUSAGE_CHILDREN: the largest of the waited-for
+  children, and this script starts no other.
+  """
+  tick = time.perf_counter()
+  proc = subprocess.run([sys.executable, '-c', CHILD, str(path), checkpoint],
+                        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                        check=False)
+  wall = time.perf_counter() - tick
+  if proc.returncode:
+    sys.exit(f'error: extraction failed with status {proc.returncode}')
+  peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+  return peak, wall, proc.stdout.strip().splitlines()[-1]
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--minutes', type=float, default=10.0)
+  parser.add_argument('--checkpoint', default=None)
+  parser.add_argument('--no_results', action='store_true')
+  args = parser.parse_args(argv)
+  checkpoint = default_checkpoint() if args.checkpoint is None else (
+      args.checkpoint)
+  with tempfile.TemporaryDirectory() as tmp:
+    path = pathlib.Path(tmp) / 'song.wav'
+    seconds = write_song(path, args.minutes)
+    peak, wall, child = run_child(path, checkpoint)
+  used = (os.path.relpath(checkpoint, ROOT) if checkpoint
+          else 'bundled pretrained dense10')
+  text = '\n'.join([
+      f'song: {seconds:.0f} s synthetic mixture, 44.1 kHz 16-bit wav',
+      f'weights: {used}; child: {child}',
+      f'peak RSS of the extracting process: {peak:.0f} MiB',
+      f'wall time (load, compile, extract): {wall:.1f} s'])
+  print(text)
+  if not args.no_results:
+    from benchmarks.inference_speed import machine_info, update_results
+    update_results(SECTION, f'Command: `python benchmarks/long_song_memory.py'
+                   f' --minutes {args.minutes:g}`  \nMachine: '
+                   f'{machine_info()}\n\n```\n{text}\n```')
+
+
+if __name__ == '__main__':
+  main()
