@@ -12,8 +12,9 @@ and ADC2004 ``test`` (the 12 vocal clips; ``pitch.read_ref``). Methods:
   (44.1 kHz input, frame 2048, hop 128; MIR-1K's 16 kHz audio is upsampled
   with the same polyphase resampler); output frame i is at i * 128 / 44100 s
   and is put onto our 16 ms frame times with ``pitch.resample_reference``;
-- dense10 (running BN): the authors' released weights through our pipeline
-  with configs/dense10.py (running BatchNorm averages);
+- dense10 (running BN): the weights of ``--checkpoint`` (default: the
+  authors' released ``.pkl``) through our pipeline with configs/dense10.py
+  (running BatchNorm averages);
 - dense10 (batch BN): the same weights with configs/msfcn_released.py's
   test-time BatchNorm (piece statistics, 3120-frame pieces, whole-Hz
   estimates) but the centred labels above (skip with ``--no_batch_bn``).
@@ -26,6 +27,7 @@ Prints the tables and rewrites this script's section of benchmarks/RESULTS.md.
 """
 
 import argparse
+import os
 import pathlib
 import sys
 import time
@@ -34,8 +36,9 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from benchmarks.inference_speed import (MIR1K_TEST_SINGERS, RELEASED, SHARED,
-                                        load_avg, machine_info, update_results)
+from benchmarks.inference_speed import (RELEASED, ROOT, SHARED, load_avg,
+                                        machine_info, update_results)
+from datasets_builders import splits
 from jaxmelody import audio as audio_lib
 from jaxmelody import cfp as cfp_lib
 from jaxmelody import evaluate
@@ -44,10 +47,12 @@ from jaxmelody import pitch
 from jaxmelody import predict
 from jaxmelody.features import FEATURES
 
-ADC_VOCAL = ('daisy1', 'daisy2', 'daisy3', 'daisy4', 'opera_fem2',
-             'opera_fem4', 'opera_male3', 'opera_male5', 'pop1', 'pop2',
-             'pop3', 'pop4')
 MELODIA_SR, MELODIA_HOP = 44100, 128
+
+
+def _label(checkpoint) -> str:
+  """The weights used, as a path relative to the repository root."""
+  return os.path.relpath(pathlib.Path(checkpoint).resolve(), ROOT)
 
 
 def clips(name: str):
@@ -57,10 +62,10 @@ def clips(name: str):
     return [(p, lambda p=p: pitch.read_pv(
         data / 'mir1k' / 'PitchLabel' / f'{p.stem}.pv', offset_s=0.02))
             for p in sorted((data / 'mir1k' / 'Wavfile').iterdir())
-            if p.name.split('_')[0] in MIR1K_TEST_SINGERS]
+            if splits.mir1k_split(p.stem) == 'test']
   return [(data / 'adc2004' / f'{n}.wav',
            lambda n=n: pitch.read_ref(data / 'adc2004' / f'{n}REF.txt'))
-          for n in ADC_VOCAL]
+          for n in splits.ADC2004_VOCAL]
 
 
 class Melodia:
@@ -108,8 +113,7 @@ def run_set(name, methods, limit) -> tuple[dict, dict, int, float]:
         wall[method] += shared_s
       wall[method] += time.perf_counter() - start
       scores[method].append(evaluate.score_clip(frame_times, ref, est))
-  means = {m: {k: float(np.mean([s[k] for s in rows]))
-               for k in evaluate.METRICS} for m, rows in scores.items()}
+  means = {m: evaluate.mean_over_clips(rows) for m, rows in scores.items()}
   return means, {m: audio_s / wall[m] for m in methods}, len(items), audio_s
 
 
@@ -151,7 +155,7 @@ def main():
       f'Machine: {machine_info()}  ', f'Load average before: {load_before}  ',
       'Melodia: essentia EqualLoudness + PredominantPitchMelodia defaults at '
       '44.1 kHz (frame 2048, hop 128). dense10: '
-      f'{pathlib.Path(args.checkpoint).name} (authors\' release). Labels: '
+      f'{_label(args.checkpoint)}. Labels: '
       'MIR-1K centred (0.02 i + 0.02 s), ADC2004 REF; all scored on our 16 ms '
       'grid with mir_eval (mean of per-clip %). Speed = audio s / wall s '
       '(real-time factor), including loading and resampling.']
@@ -165,7 +169,6 @@ def main():
                                        for k in evaluate.METRICS)
               + f' | {rtf[m]:.1f}x |' for m in methods]
     print('\n'.join(lines[-len(methods) - 4:]), flush=True)
-  lines += ['', 'GPU: not measured (no accelerator was lent to this task).']
   body = '\n'.join(lines)
   print(body)
   if not args.no_results:

@@ -117,9 +117,21 @@ def evaluate_source(inference_model, source, *, progress: bool = True,
     # mir_eval scores such a clip VR = RPA = RCA = 0; say so once, not per clip.
     print(f'note: {unvoiced} of {n} clip(s) have no melody in the reference; '
           'mir_eval scores their VR, RPA and RCA as 0', flush=True)
+  return mean_over_clips(rows), rows
+
+
+def mean_over_clips(rows) -> dict[str, float]:
+  """The set's score as the paper reports it: the mean of per-clip percents.
+
+  Args:
+    rows: per-clip dicts with the keys of ``METRICS`` (``score_clip``).
+
+  Returns:
+    {'VR', 'VFA', 'RPA', 'RCA', 'OA'} means plus 'clips' (the count).
+  """
   means = {key: float(np.mean([row[key] for row in rows])) for key in METRICS}
   means['clips'] = len(rows)
-  return means, rows
+  return means
 
 
 def write_results(eval_dir, name: str, means, rows) -> None:
