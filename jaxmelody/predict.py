@@ -19,7 +19,7 @@ Speeds are reported as "Nx real time": seconds of audio per wall second.
 
 import dataclasses
 import glob
-import importlib.util
+import json
 import os
 import pathlib
 import sys
@@ -39,8 +39,6 @@ from jaxmelody.evaluate import atomic_path
 from jaxmelody.features import FEATURES
 
 DEMO_AUDIO = pathlib.Path(__file__).resolve().parent / 'demo' / 'demo.flac'
-_DEFAULT_CONFIG = pathlib.Path(__file__).resolve().parents[1] / 'configs' / (
-    'dense10.py')
 _CACHE_SIZE = 4
 _models = {}  # cache key -> InferenceModel (weights loaded, jit compiled)
 
@@ -60,15 +58,22 @@ class Melody:
 
 
 def default_config():
-  """``configs/dense10.py``'s config (the API's default model)."""
-  if not _DEFAULT_CONFIG.is_file():
-    raise errors.ConfigError(
-        f'{_DEFAULT_CONFIG}: default config not found; pass config=')
-  spec = importlib.util.spec_from_file_location('_jaxmelody_dense10',
-                                                _DEFAULT_CONFIG)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+  """The API's default config: the bundled model's, else dense10's.
+
+  A bundled pretrained model (``jaxmelody/pretrained/dense10/``) carries the
+  config it was trained with; without one, ``default_config.py``.
+  """
+  from jaxmelody import default_config as defaults  # pylint: disable=g-import-not-at-top
+  config = defaults.get_config()
+  bundled = inference.PRETRAINED_DIR / config.model.name / 'config.json'
+  if bundled.is_file():
+    import ml_collections  # pylint: disable=g-import-not-at-top
+    try:
+      stored = json.loads(bundled.read_text(encoding='utf-8'))
+    except (OSError, ValueError) as e:
+      raise errors.CheckpointError(f'{bundled}: unreadable ({e})') from e
+    config = ml_collections.ConfigDict(stored)
+  return config
 
 
 def get_model(config, checkpoint=None, workdir=None):
@@ -151,19 +156,23 @@ def extract_melody(audio, sr=None, *, checkpoint=None, config=None,
   return _melody(samples, get_model(config, checkpoint), how)[0]
 
 
-def expand_audio(spec: str):
-  """Turns ``--audio`` into file paths.
+def expand_audio(spec):
+  """Turns ``--audio`` (or the command's arguments) into file paths.
 
   Args:
     spec: a file, a folder (its audio files, sorted), a glob, or a comma-
-      separated list of those; empty = the bundled demo clip.
+      separated list of those; or a list of such items (taken whole, so a
+      name may contain a comma); empty = the bundled demo clip.
 
   Returns:
     (paths, problems): paths to try (a missing file is kept, so it fails
     with its own message later) and an AudioError per item that named
     nothing.
   """
-  items = [s.strip() for s in (spec or str(DEMO_AUDIO)).split(',')]
+  if isinstance(spec, (list, tuple)):
+    items = [str(s) for s in spec] or [str(DEMO_AUDIO)]
+  else:
+    items = [s.strip() for s in (spec or str(DEMO_AUDIO)).split(',')]
   paths, problems = [], []
   for item in filter(None, items):
     if os.path.isdir(item):
@@ -291,8 +300,9 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
   paths, problems = expand_audio(audio)
   single = len(paths) + len(problems) == 1
   if not paths:
+    named = audio if isinstance(audio, str) else ' '.join(map(str, audio))
     raise problems[0] if single else errors.AudioError(
-        f'{audio}: names no audio file ({len(problems)} item(s) matched '
+        f'{named}: names no audio file ({len(problems)} item(s) matched '
         'nothing)')
   output_dir = output_dir or (os.path.join(workdir, 'predict') if workdir
                               else 'melody_out')
@@ -319,8 +329,8 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
       failures.append(e)
       report(e)
   if not n_ok:
-    raise errors.AudioError(f'{audio}: none of the {len(failures)} inputs '
-                            'could be processed (errors above)')
+    raise errors.AudioError(f'none of the {len(failures)} inputs could be '
+                            'processed (errors above)')
   wall = time.perf_counter() - start
   print(f'predict: {n_ok} file(s) -> {output_dir}, {audio_s:.1f} s of audio '
         f'in {wall:.1f} s ({real_time(audio_s, wall)}), {len(failures)} failed',

@@ -1,0 +1,121 @@
+"""The ``jaxmelody`` command: melody extraction from the command line.
+
+  jaxmelody song.mp3 [more files, folders or globs] [-o DIR] [--plot]
+      [--sonify] [--midi] [--confidence] [--decoder argmax|viterbi]
+      [--voicing-threshold P] [--checkpoint PATH] [--verbose]
+
+The same extraction as ``python run.py --mode=predict`` (both call
+``predict.run_predict``): the same files, the same ``error:`` lines, exit
+status 0 (all done), 1 (some inputs failed, each reported) or 2 (nothing
+could be done: bad flags, no input, no model, unwritable folder).
+"""
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+
+from jaxmelody import __version__
+from jaxmelody import errors
+
+_EPILOG = """\
+outputs, per input file STEM (in --output-dir):
+  STEM.csv              "time_s,f0_hz" per 16 ms frame, f0 0 = no melody;
+                        the header is a '#' comment line, so
+                        mir_eval.io.load_time_series(path, delimiter=','),
+                        numpy.loadtxt(path, delimiter=',') and
+                        pandas.read_csv(path, comment='#', names=[...]) read it
+  STEM.confidence.csv   --confidence: "time_s,voicing" (probability of melody)
+  STEM.mid              --midi: the melody as notes
+  STEM.png              --plot: the spectrum with the melody drawn over it
+  STEM.melody.wav       --sonify: the melody as a tone mixed over the input
+
+examples:
+  jaxmelody song.mp3                      # -> melody_out/song.csv
+  jaxmelody music/ -o f0 --midi --plot    # every audio file in music/
+  jaxmelody 'takes/*.wav' --decoder viterbi --voicing-threshold 0.6
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(
+      prog='jaxmelody',
+      description='Extract the singing melody (f0 in Hz every 16 ms) from '
+      'music recordings.',
+      epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('inputs', nargs='+', metavar='FILE_OR_FOLDER_OR_GLOB',
+                      help='audio files (wav, flac, mp3, ogg, ...), folders '
+                      '(their audio files) or quoted glob patterns')
+  parser.add_argument('-o', '--output-dir', default='melody_out',
+                      help='where the outputs go (default: %(default)s)')
+  parser.add_argument('--plot', action='store_true',
+                      help='also write STEM.png')
+  parser.add_argument('--sonify', action='store_true',
+                      help='also write STEM.melody.wav')
+  parser.add_argument('--midi', action='store_true',
+                      help='also write STEM.mid (the melody as notes)')
+  parser.add_argument('--confidence', action='store_true',
+                      help='also write STEM.confidence.csv (voicing '
+                      'probability per frame)')
+  parser.add_argument('--decoder', choices=('argmax', 'viterbi'),
+                      default='argmax',
+                      help='argmax: the most likely pitch per frame (the '
+                      'paper); viterbi: a smooth path that avoids one-frame '
+                      'octave jumps (default: %(default)s)')
+  parser.add_argument('--voicing-threshold', type=float, default=None,
+                      metavar='P',
+                      help='a frame has a melody when its voicing '
+                      'probability is at least P (0 < P < 1); default: the '
+                      "model's own decision")
+  parser.add_argument('--checkpoint', default=None,
+                      help='other weights: a training workdir, a checkpoint '
+                      "folder or the paper authors' .pkl (default: the "
+                      'bundled model)')
+  parser.add_argument('-v', '--verbose', action='store_true',
+                      help='show library warnings and log lines')
+  parser.add_argument('--version', action='version',
+                      version=f'%(prog)s {__version__}')
+  return parser
+
+
+def quiet_libraries() -> None:
+  """Keeps library warnings and absl/JAX log lines off the terminal."""
+  warnings.filterwarnings('ignore')
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  for name in ('absl', 'jax', 'jax._src.xla_bridge', 'orbax',
+               'tensorflow_datasets'):
+    logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def main(argv=None) -> int:
+  """Runs the command; returns the exit status."""
+  args = _parser().parse_args(argv)
+  if not args.verbose:
+    quiet_libraries()
+  try:
+    from jaxmelody import predict  # pylint: disable=g-import-not-at-top
+    return predict.run_predict(
+        predict.default_config(), audio=args.inputs,
+        output_dir=args.output_dir, plot=args.plot, sonify=args.sonify,
+        midi=args.midi, confidence=args.confidence, decoder=args.decoder,
+        voicing_threshold=args.voicing_threshold, checkpoint=args.checkpoint)
+  except errors.JaxMelodyError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print('error: interrupted: outputs already written are complete',
+          file=sys.stderr)
+    return 130
+
+
+def console_main() -> None:
+  """The console-script entry point."""
+  # Before JAX is imported: huge-page malloc makes XLA:CPU much faster.
+  from jaxmelody import runtime  # pylint: disable=g-import-not-at-top
+  runtime.reexec_with_tuned_malloc()
+  sys.exit(main())
+
+
+if __name__ == '__main__':
+  console_main()

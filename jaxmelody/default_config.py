@@ -1,0 +1,75 @@
+"""The package's default configuration: the paper's DenseASPP_10 (dense10).
+
+It lives inside the package so that an installed wheel has it: ``predict``,
+``extract_melody`` and the ``jaxmelody`` command fall back to it when no
+bundled model brings its own ``config.json``. ``configs/dense10.py`` (the
+command line's base config, which every other config file imports) returns
+this one.
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  """Returns the dense10 configuration (see the module docstring)."""
+  config = ml_collections.ConfigDict()
+
+  config.model = ml_collections.ConfigDict()
+  config.model.name = 'dense10'
+  config.model.growth = 10                     # channels per dense layer
+  config.model.dilations = (3, 6, 12, 18, 24)  # one dense layer per rate
+  config.model.input_repeats = 8               # decoder input = stack + x * 8
+  config.model.decoder_channels = (64, 32)     # CONV6, CONV7 (CONV8 has 1)
+  config.model.dtype = 'float32'               # compute dtype ('bfloat16' ok)
+  # 'running': BatchNorm running averages at inference (our models).
+  # 'batch': statistics of the piece being processed (the released code).
+  config.model.bn_inference = 'running'
+
+  config.data = ml_collections.ConfigDict()
+  config.data.name = 'mir1k'
+  config.data.train_split = 'train'
+  config.data.manual_root = ''   # '' = TFDS's own manual folder
+  config.data.data_dir = ''      # '' = TFDS's default data_dir
+  # MIR-1K label time of .pv line i is 0.02 i + label_offset_s seconds;
+  # 0.02 = the physical frame centre (ours), 0.01 = the authors' convention.
+  config.data.mir1k_label_offset_s = 0.02
+  config.data.res_type = 'polyphase'  # librosa resampler for non-16 kHz audio
+  config.data.crop_frames = 256       # training crop length (frames)
+  # Singers carved out of MIR-1K train for validation (never a test set).
+  config.data.val_singers = ('abjones', 'amy')
+  config.data.synthetic_size = 64     # clips in synthetic_melody's train split
+  config.data.seed = 0
+  config.data.read_threads = 4        # grain threads reading/cropping clips
+
+  config.train = ml_collections.ConfigDict()
+  config.train.batch_size = 16        # global batch, split over devices
+  config.train.learning_rate = 1e-3
+  # BatchNorm folded into the convolutions and matrix-product gradients
+  # (jaxmelody/fast_model.py): the same step to float32 rounding, several
+  # times faster on CPU. False = differentiate the flax module as written.
+  config.train.fast_step = True
+  config.train.num_steps = 20000
+  config.train.log_every_steps = 50
+  config.train.checkpoint_every_steps = 500
+  config.train.keep_checkpoints = 3
+  config.train.seed = 0
+  # Validation (every eval.every_steps) on the first N clips; 0 = all.
+  config.train.val_max_clips = 0
+
+  config.eval = ml_collections.ConfigDict()
+  config.eval.every_steps = 1000      # validation during training
+  # (dataset, split) pairs evaluated by --mode=eval.
+  config.eval.sets = (('mir1k', 'test'), ('adc2004', 'test'))
+  config.eval.piece_frames = 0        # 0 = whole clip; >0 cuts into pieces
+  # Fixed padded lengths (frames) the jitted inference compiles for.
+  config.eval.pad_lengths = (256, 384, 512, 768, 1024, 2048, 4096)
+  # Truncate decoded Hz to integers as the released code did (reproduction
+  # only: it lowers RPA slightly at low pitch).
+  config.eval.integer_hz = False
+  # Inference with BatchNorm folded into the convolutions
+  # (fast_model.apply_masked; running averages only): the same logits to
+  # float32 rounding, faster. False = the flax module as written.
+  config.eval.fast_inference = True
+
+  config.distributed = False  # call jax.distributed.initialize() first
+  return config

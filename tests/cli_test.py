@@ -1,0 +1,104 @@
+"""The `jaxmelody` command, in process and installed from a wheel."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from jaxmelody import cli
+from jaxmelody import default_config
+from jaxmelody import synth
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope='module')
+def weights(tmp_path_factory, save_random_weights):
+  """Random weights of the default (dense10) model, pretrained-style."""
+  folder = tmp_path_factory.mktemp('weights')
+  save_random_weights(default_config.get_config().model, folder)
+  return folder
+
+
+@pytest.fixture(scope='module')
+def songs(tmp_path_factory):
+  folder = tmp_path_factory.mktemp('songs')
+  sf.write(folder / 'a, b.wav', synth.synthesize(1, 1.0).audio, 16000)
+  (folder / 'broken.wav').write_text('not audio\n' * 40)
+  return folder
+
+
+def test_help_explains_outputs_and_options(capsys):
+  with pytest.raises(SystemExit) as stop:
+    cli.main(['--help'])
+  assert stop.value.code == 0
+  text = capsys.readouterr().out
+  for needle in ('--voicing-threshold', '--decoder', '--midi', 'STEM.csv',
+                 'mir_eval.io.load_time_series', 'examples:'):
+    assert needle in text, needle
+
+
+def test_good_and_bad_files(songs, weights, tmp_path, capsys):
+  out = tmp_path / 'out'
+  status = cli.main([str(songs / 'a, b.wav'), str(songs / 'broken.wav'),
+                     '-o', str(out), '--checkpoint', str(weights), '--midi',
+                     '--confidence'])
+  assert status == 1  # one input failed, the other was processed
+  assert sorted(os.listdir(out)) == ['a, b.confidence.csv', 'a, b.csv',
+                                     'a, b.mid']
+  err = capsys.readouterr().err
+  assert [l for l in err.splitlines() if l.startswith('error: ')] == [
+      l for l in err.splitlines() if 'broken.wav' in l]
+  f0 = np.loadtxt(out / 'a, b.csv', delimiter=',')
+  assert f0.shape == (62, 2)
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['missing.wav'], 'missing.wav'),
+    (['x.wav', '--voicing-threshold', '1.5'], 'voicing threshold'),
+])
+def test_unusable_requests_exit_2_with_one_error_line(argv, message, weights,
+                                                      tmp_path, capsys):
+  status = cli.main(argv + ['-o', str(tmp_path), '--checkpoint',
+                            str(weights)])
+  assert status == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert len(err) == 1 and err[0].startswith('error: ') and message in err[0]
+
+
+@pytest.mark.slow
+def test_works_from_a_wheel_outside_the_checkout(weights, tmp_path):
+  """Everything the command needs at run time is inside the wheel."""
+  dist, target = tmp_path / 'dist', tmp_path / 'site'
+  subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '-q',
+                  '-w', str(dist), str(ROOT)],
+                 check=True, capture_output=True, timeout=600)
+  wheel = next(dist.glob('jaxmelody-*.whl'))
+  subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-deps', '-q',
+                  '--target', str(target), str(wheel)], check=True,
+                 capture_output=True, timeout=600)
+  work = tmp_path / 'elsewhere'
+  work.mkdir()
+  env = dict(os.environ, PYTHONPATH=str(target))
+  api = subprocess.run(
+      [sys.executable, '-c',
+       'import jaxmelody, sys; from jaxmelody import predict; '
+       'assert jaxmelody.__file__.startswith(sys.argv[1]), jaxmelody.__file__; '
+       'm = jaxmelody.extract_melody(str(predict.DEMO_AUDIO), '
+       'checkpoint=sys.argv[2]); print(len(m.f0_hz))',
+       str(target), str(weights)],
+      cwd=work, env=env, capture_output=True, text=True, timeout=600)
+  assert api.returncode == 0, api.stderr[-2000:]
+  assert int(api.stdout.split()[-1]) > 0
+  command = subprocess.run(
+      [str(target / 'bin' / 'jaxmelody'), str(target / 'jaxmelody' / 'demo' /
+                                              'demo.flac'),
+       '--checkpoint', str(weights)],
+      cwd=work, env=env, capture_output=True, text=True, timeout=600)
+  assert command.returncode == 0, command.stderr[-2000:]
+  assert (work / 'melody_out' / 'demo.csv').is_file()
+  assert command.stderr == ''  # quiet: no warnings or log lines
