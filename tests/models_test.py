@@ -1,7 +1,7 @@
 """Tests for jaxmelody.models (architecture, layout, BatchNorm, cost)."""
 
 import functools
-import importlib.machinery
+import importlib.util
 import pathlib
 
 import jax
@@ -18,9 +18,11 @@ VARIANTS = ('dense10', 'dense20', 'densenet', 'da_reversed', 'msfcn_released')
 
 def _config(name):
   # Load by path, as ml_collections.config_flags does for --config=.
-  loader = importlib.machinery.SourceFileLoader(
+  spec = importlib.util.spec_from_file_location(
       f'_test_config_{name}', str(CONFIGS / f'{name}.py'))
-  return loader.load_module().get_config()
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
 
 
 def _blocks(model_config):

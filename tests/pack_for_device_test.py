@@ -1,6 +1,6 @@
 """Tests for scripts/pack_for_device.py on a synthetic three-clip MIR-1K."""
 
-import importlib.machinery
+import importlib.util
 import pathlib
 
 import numpy as np
@@ -22,9 +22,11 @@ KBPS = 48.0
 
 @pytest.fixture(scope='module')
 def pack_module():
-  loader = importlib.machinery.SourceFileLoader('_pack_for_device',
+  spec = importlib.util.spec_from_file_location('_pack_for_device',
                                                 str(SCRIPT))
-  return loader.load_module()
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
 
 
 @pytest.fixture(scope='module')

@@ -1,6 +1,6 @@
 """Tests for jaxmelody.workdir_config (resuming a workdir with a config)."""
 
-import importlib.machinery
+import importlib.util
 import json
 import pathlib
 
@@ -19,9 +19,11 @@ RUN_OVERRIDES = {'train.num_steps': 3000, 'train.checkpoint_every_steps': 50,
 
 
 def _dense10(**overrides):
-  loader = importlib.machinery.SourceFileLoader(
+  spec = importlib.util.spec_from_file_location(
       '_workdir_config_test_dense10', str(CONFIGS / 'dense10.py'))
-  config = loader.load_module().get_config()
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config()
   for dotted, value in {**RUN_OVERRIDES, **overrides}.items():
     section, field = dotted.split('.')
     config[section][field] = value
