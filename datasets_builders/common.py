@@ -102,9 +102,8 @@ def features() -> tfds.features.FeaturesDict:
   """The feature spec of every melody dataset (variable length T).
 
   Arrays are stored as raw bytes (``Encoding.BYTES``): the default encoding
-  turns each float into a protobuf list element, which took ~1 s per MIR-1K
-  clip (longer than the CFP itself); bytes take milliseconds and decode to
-  the same arrays and shapes without TensorFlow.
+  turns each float into a protobuf list element, slow to write and to read;
+  bytes decode to the same arrays and shapes without TensorFlow.
   """
   def tensor(shape, dtype):
     return tfds.features.Tensor(shape=shape, dtype=dtype,

@@ -38,7 +38,7 @@ from jaxmelody import audio as audio_lib
 from jaxmelody import errors
 from jaxmelody.features import FEATURES, FeatureConfig
 
-DEFAULT_CHUNK_FRAMES = 256  # ~60 MB of temporaries; faster than 512 (cache)
+DEFAULT_CHUNK_FRAMES = 256  # frames per chunk: bounds the temporaries' memory
 _MIN_CHUNK_FRAMES = 64
 
 

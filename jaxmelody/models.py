@@ -159,7 +159,7 @@ def init_variables(model: MSFCN, rng: jax.Array,
   """Initial {'params', 'batch_stats'} for an input of ``frames`` frames."""
   x = jnp.zeros((1, FEATURES.n_bins, frames, 3), jnp.float32)
   # One compiled program instead of dozens of eagerly dispatched ops; the
-  # non-partitionable threefry compiles several times faster on CPU (the
+  # non-partitionable threefry is the simpler program to compile (the
   # variables are small and replicated, so nothing is lost).
   with jax.threefry_partitionable(False):
     variables = jax.jit(functools.partial(model.init, train=False))(rng, x)

@@ -145,9 +145,9 @@ def create_train_state(config, mesh: Mesh) -> TrainState:
     return TrainState.create(apply_fn=apply_fn, params=variables['params'],
                              tx=tx, batch_stats=variables['batch_stats'])
 
-  # XLA's RngBitGenerator ('rbg') compiles the initializers several times
-  # faster than threefry on CPU (5 s against 30 s for the smoke model); it is
-  # deterministic for a seed on a given platform, which is all we need.
+  # XLA's RngBitGenerator ('rbg'): a simpler initializer program to compile
+  # than threefry's; it is deterministic for a seed on a given platform,
+  # which is all we need.
   rng = jax.random.key(config.train.seed, impl='rbg')
   return jax.jit(init, out_shardings=NamedSharding(mesh, P()))(rng)
 
