@@ -1,28 +1,24 @@
-"""A 3x3 (dilated) SAME convolution made of matrix products XLA:CPU runs fast.
+"""A 3x3 (dilated) SAME convolution whose kernel gradient XLA:CPU runs fast.
 
 XLA:CPU computes a convolution's kernel gradient as another convolution with
-the batch axis as features: it transposes both activations to
-[C, H, W, B] and runs a convolution with a 256 x 256 window. For dense10's
-CONV6 that took 5-6x the forward pass (benchmarks/RESULTS.md, "Where the
-training step's time goes"); layers with 10 output channels are slow in
-every direction.
+the batch axis as features: it transposes both activations to [C, H, W, B]
+and runs a convolution with a 256 x 256 window. For dense10's CONV6 that
+took 5-6x the time of the forward pass, and the transposes of CONV8's and
+the voicing row's 64- and 32-channel inputs cost more than those layers
+(``python benchmarks/train_profile.py`` prints the breakdown).
 
-Flattened padded grid: x zero-padded by d on both spatial axes has rows
-p = (b, h, w) of width W + 2d; tap (i, j) of output (h, w) reads row
-p + o_ij with the constant offset o_ij = i d (W + 2d) + j d. With the
-output gradient g placed on the same grid (output (h, w) at row (h, w),
-zeros elsewhere) and G9[q, ij] = g[q - o_ij] (nine shifted copies side by
-side):
+Here the kernel gradient is a matrix product on a flattened padded grid:
+x zero-padded by d on both spatial axes has rows p = (b, h, w) of width
+W + 2d, and tap (i, j) of output (h, w) reads row p + o_ij with the constant
+offset o_ij = i d (W + 2d) + j d. With the output gradient g on the same
+grid (output (h, w) at row (h, w), zeros elsewhere),
 
-  kernel gradient  dW[ij] = sum_q x_pad[q] (x) G9[q, ij]  = x_pad^T G9,
-  input gradient   dx_pad = G9 @ [W_00; W_01; ...; W_22]^T,
+  dW[i, j] = sum_p g[p] (x) x_pad[p + o_ij],
 
-two plain matrix products on one buffer, with no transposes. Forward, layers
-with few output channels (the dense encoder's 10) use Y9 = x_pad @ [W_ij]
-([rows, 9 F]) and y[p] = sum_ij Y9[p + o_ij, ij]; wider layers keep XLA's
-convolution, which is fast there. Everything equals
-``jax.lax.conv_general_dilated`` and its gradients up to float32 rounding
-(sums run in another order).
+i.e. g^T X9 with X9 = the nine shifted row blocks of x side by side. The
+input gradient and the forward pass stay XLA's convolutions (fast for
+these shapes). Results equal ``jax.lax.conv_general_dilated``'s and its
+gradients up to float32 rounding (the sums run in another order).
 """
 
 import functools
@@ -32,15 +28,9 @@ import jax.numpy as jnp
 
 _DIMS = ('NHWC', 'HWIO', 'NHWC')
 
-# Padded-grid rows per step of the chunked backward pass: its two gathered
-# blocks (rows x 9 C and rows x 9 F floats) stay in cache.
+# Padded-grid rows per step of the chunked kernel gradient: the gathered
+# block (rows x 9 C floats) stays in cache.
 _ROWS = 4096
-
-# Output channels from which the backward pass is the chunked one.
-_CHUNKED_BACKWARD_MIN_FEATURES = 1
-
-# Output channels up to which the forward pass is a product plus shifted adds.
-_GEMM_FORWARD_MAX_FEATURES = 0  # measured slower at 16: off
 
 
 def _xla_conv(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
@@ -64,78 +54,54 @@ def _pad_flat(x: jax.Array, dilation: int) -> jax.Array:
       b * (h + 2 * d) * (w + 2 * d), c)
 
 
-def _gemm_forward(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
-  """The convolution as x_pad @ [W_ij] and nine shifted adds."""
-  d = dilation
-  b, h, w, c = x.shape
-  f = kernel.shape[-1]
-  hp, wp = h + 2 * d, w + 2 * d
-  rows = b * hp * wp
-  y9 = jnp.dot(_pad_flat(x, d), kernel.reshape(9, c, f).transpose(1, 0, 2)
-               .reshape(c, 9 * f)).reshape(rows, 9, f)
-  # Output row p (top-left of the padded grid) gathers y9[p + o_ij, ij];
-  # rows past the end only feed outputs that are cropped away.
-  y9 = jnp.pad(y9, ((0, 2 * d * wp + 2 * d), (0, 0), (0, 0)))
-  y = sum(y9[o:o + rows, k] for k, o in enumerate(_offsets(d, wp)))
-  return y.reshape(b, hp, wp, f)[:, :h, :w]
+def _kernel_grad(x, g, dilation, features):
+  """dW of sum(conv(x, W) * g), in row chunks of the padded grid.
 
-
-def _forward(x, kernel, dilation):
-  if kernel.shape[-1] <= _GEMM_FORWARD_MAX_FEATURES:
-    return _gemm_forward(x, kernel, dilation)
-  return _xla_conv(x, kernel, dilation)
-
-
-def _backward(x, kernel, g, dilation):
-  """(dx, dkernel) of sum(conv(x, kernel) * g), in row chunks.
-
-  A loop over chunks of ``_ROWS`` output rows of the padded grid: each step
-  gathers the chunk's nine shifted input rows X9 [n, 9 C] and nine shifted
-  gradient rows G9 [n, 9 F] (small enough to stay in cache) and runs
-  dW += g_chunk^T X9 and dx_chunk = G9 W_rows. Materialising X9 or G9 for
-  the whole batch instead costs more in memory traffic than the products.
+  A loop over chunks of ``_ROWS`` output rows: each step gathers the
+  chunk's nine shifted input rows X9 [n, 9 C] (small enough to stay in
+  cache) and adds g_chunk^T X9 [F, 9 C]. Gathering X9 for the whole batch
+  at once costs more in memory traffic than the product.
   """
   d = dilation
   b, h, w, c = x.shape
-  f = kernel.shape[-1]
+  f = features
   hp, wp = h + 2 * d, w + 2 * d
   rows = b * hp * wp
   offsets = _offsets(d, wp)
-  reach = offsets[-1]
   n = _ROWS
   steps = -(-rows // n)
-  # x on the padded grid, with room for the last chunk's furthest tap;
-  # g on the same grid (output (h, w) at row (h, w)) with room in front
-  # for the taps that reach back.
-  x_flat = jnp.pad(_pad_flat(x, d), ((0, reach + steps * n - rows), (0, 0)))
+  # x on the padded grid, with room for the last chunk's furthest tap; g on
+  # the same grid (output (h, w) at row (h, w), zeros elsewhere).
+  x_flat = jnp.pad(_pad_flat(x, d),
+                   ((0, offsets[-1] + steps * n - rows), (0, 0)))
   g_flat = jnp.pad(g, ((0, 0), (0, 2 * d), (0, 2 * d), (0, 0))).reshape(
       rows, f)
-  g_flat = jnp.pad(g_flat, ((reach, steps * n - rows), (0, 0)))
-  w_rows = kernel.reshape(9, c, f).transpose(0, 2, 1).reshape(9 * f, c)
+  g_flat = jnp.pad(g_flat, ((0, steps * n - rows), (0, 0)))
 
-  def step(i, carry):
-    dkernel, dx = carry
+  def step(i, total):
     start = i * n
     x9 = jnp.concatenate([jax.lax.dynamic_slice_in_dim(x_flat, start + o, n)
                           for o in offsets], axis=1)
-    g_chunk = jax.lax.dynamic_slice_in_dim(g_flat, start + reach, n)
-    dkernel = dkernel + jax.lax.dot_general(
+    g_chunk = jax.lax.dynamic_slice_in_dim(g_flat, start, n)
+    return total + jax.lax.dot_general(
         g_chunk, x9, (((0,), (0,)), ((), ())),
         preferred_element_type=jnp.float32)
-    g9 = jnp.concatenate([
-        jax.lax.dynamic_slice_in_dim(g_flat, start + reach - o, n)
-        for o in offsets], axis=1)
-    dx = jax.lax.dynamic_update_slice_in_dim(
-        dx, jnp.dot(g9, w_rows, preferred_element_type=jnp.float32), start,
-        axis=0)
-    return dkernel, dx
 
-  dkernel, dx = jax.lax.fori_loop(
-      0, steps, step, (jnp.zeros((f, 9 * c), jnp.float32),
-                       jnp.zeros((steps * n, c), jnp.float32)))
-  dx = dx[:rows].reshape(b, hp, wp, c)[:, d:d + h, d:d + w]
-  dkernel = dkernel.reshape(f, 3, 3, c).transpose(1, 2, 3, 0)
-  return dx.astype(x.dtype), dkernel.astype(kernel.dtype)
+  total = jax.lax.fori_loop(0, steps, step,
+                            jnp.zeros((f, 9 * c), jnp.float32))
+  return total.reshape(f, 3, 3, c).transpose(1, 2, 3, 0)
+
+
+def _backward(x, kernel, g, dilation):
+  """(dx, dkernel) of sum(conv(x, kernel) * g).
+
+  The input gradient is XLA's own (a convolution with the flipped kernel;
+  computing it from the gathered gradient rows instead was slower).
+  """
+  _, input_vjp = jax.vjp(lambda a: _xla_conv(a, kernel, dilation), x)
+  (dx,) = input_vjp(g)
+  dkernel = _kernel_grad(x, g, dilation, kernel.shape[-1])
+  return dx, dkernel.astype(kernel.dtype)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
@@ -150,20 +116,16 @@ def conv3x3(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
   Returns:
     [B, H, W, F], ``jax.lax.conv_general_dilated`` with these settings.
   """
-  return _forward(x, kernel, dilation)
+  return _xla_conv(x, kernel, dilation)
 
 
 def _conv3x3_fwd(x, kernel, dilation):
-  return _forward(x, kernel, dilation), (x, kernel)
+  return _xla_conv(x, kernel, dilation), (x, kernel)
 
 
 def _conv3x3_bwd(dilation, residuals, g):
   x, kernel = residuals
-  if kernel.shape[-1] >= _CHUNKED_BACKWARD_MIN_FEATURES:
-    return _backward(x, kernel, g, dilation)
-  # Narrow layers: XLA's own gradients are as fast.
-  _, vjp = jax.vjp(lambda a, k: _xla_conv(a, k, dilation), x, kernel)
-  return vjp(g)
+  return _backward(x, kernel, g, dilation)
 
 
 conv3x3.defvjp(_conv3x3_fwd, _conv3x3_bwd)
