@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trains dense10 on MIR-1K train in one call of the lent GPU machine.
+# Trains dense10 on MIR-1K train in one call of a remote GPU machine.
 #
 # Device call (from the repository root; .carry/ made by
 # scripts/pack_for_device.py):   command 'bash scripts/device_train.sh',
@@ -14,7 +14,7 @@
 # training frames/s. Only a few files may come back
 # from $OUT, so the orbax workdir stays in $WORK.
 #
-# Everything is an environment variable; a CPU dry run here:
+# Everything is an environment variable; a CPU dry run:
 #   DRYRUN=1 STEPS=2 BATCH=2 EVAL_EVERY=2 CLIPS_PER_SINGER=1 OUT=/tmp/out \
 #     bash scripts/device_train.sh
 set -euo pipefail
@@ -26,7 +26,7 @@ CARRY=${CARRY:-.carry}
 WORK=${WORK:-/tmp/jaxmelody_device}   # TFDS data and orbax workdir
 DRYRUN=${DRYRUN:-0}                   # 1: this CPU, venv, no wheels, no GPU
 # Paper recipe from configs/dense10.py (Adam 1e-3, batch 16, 256-frame
-# crops); STEPS ~ 4 min at the ~200k frames/s expected on an H200.
+# crops); the deadline below ends training if STEPS takes longer.
 STEPS=${STEPS:-12000}
 BATCH=${BATCH:-16}
 EVAL_EVERY=${EVAL_EVERY:-1000}        # validation + checkpoint period

@@ -5,7 +5,7 @@ Usage (from the repository root)::
   python scripts/pack_for_device.py [--mir1k ../shared/data/mir1k] \
       [--out .carry] [--kbps 48] [--cfp_clips 3]
 
-The lent GPU machine sees only the working tree plus at most 64 MiB of
+The GPU machine these scripts target sees only the working tree plus at most 64 MiB of
 carried, git-ignored paths, and MIR-1K train is ~147 MB of FLAC. So this
 writes (into ``--out``, ignored by git):
 
@@ -15,7 +15,7 @@ writes (into ``--out``, ignored by git):
   wheels/                    ../shared/device-wheels plus --extra_wheels
                              (tensorboardX, cffi, pycparser: missing there)
 
-The test singers never travel: test scores are computed here, on the
+The test singers never travel: test scores are computed locally, on the
 lossless originals. It prints the bitrate, the total size with the git
 working tree against the 64 MiB limit, and how much the Opus round trip
 changes the CFP of a few clips (what the model trains on).
@@ -45,8 +45,8 @@ LIMIT_BYTES = 64 << 20  # what one device call may carry, tree included
 # pycparser) and absent from both the GPU machine and ../shared/device-wheels.
 EXTRA_WHEELS = ('tensorboardx', 'cffi', 'pycparser')
 # libsndfile maps compression_level in [0, 1] linearly onto an Opus target
-# of 256 kbps (0) down to 6 kbps (1) per file; measured in this project's
-# libsndfile 1.2.2, the files come out within a few kbps of the target.
+# of 256 kbps (0) down to 6 kbps (1) per file; the script prints the
+# bitrate the files actually reach.
 _OPUS_MAX_KBPS, _OPUS_MIN_KBPS = 256.0, 6.0
 
 
