@@ -198,8 +198,8 @@ def test_extract_melody_api(setup):
 def test_bundled_model_finds_no_melody_in_silence():
   bundled = inference.PRETRAINED_DIR / 'dense10' / 'variables.msgpack'
   if not bundled.is_file():
-    pytest.skip(f'{bundled} is absent: the bundled pretrained model is made '
-                'by a later issue')
+    pytest.skip(f'{bundled} is absent: no pretrained dense10 is bundled yet '
+                '(run.py --mode=export writes one from a training workdir)')
   melody = predict.extract_melody(np.zeros(16000, np.float32), 16000)
   assert (melody.f0_hz == 0).all() and np.isfinite(melody.voicing).all()
 
