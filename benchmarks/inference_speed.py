@@ -114,10 +114,12 @@ def timed_extract(path, model) -> tuple[float, dict[str, float]]:
   return seconds, {s: t[i + 1] - t[i] for i, s in enumerate(STAGES)}
 
 
-def _model(checkpoint):
+def _model(args):
   from jaxmelody import predict  # pylint: disable=g-import-not-at-top
   config = predict.default_config()  # dense10, running BatchNorm
-  return config, predict.get_model(config, checkpoint)
+  if args.fast_conv:
+    config.eval.fast_inference_conv = args.fast_conv
+  return config, predict.get_model(config, args.checkpoint)
 
 
 def weights_used(checkpoint) -> str:
@@ -161,30 +163,34 @@ def forward_gflops_fast(model, frames: int = 256) -> float:
   return float(cost['flops']) / 1e9
 
 
-def model_alone(config, model, feats, repeats) -> dict:
+def model_alone(config, variables, feats, repeats) -> dict:
   """Frames/s of ``InferenceModel.logits`` on feats, plain and fast.
 
-  Both models hold the same variables and are compiled for every pad length
-  before the first timing; runs alternate (plain, fast, plain, ...) so a
-  change of machine load hits both alike; best of ``repeats`` each.
+  Three models with the same variables: the plain formulation (flax module,
+  BatchNorm outputs masked; ``eval.fast_inference`` off), the fast one with
+  XLA's convolutions and the fast one with chunked matrix-product
+  convolutions (``fast_inference_conv='chunked'``, a candidate). All are
+  compiled for every pad length before the first timing; runs alternate so
+  a change of machine load hits all alike; best of ``repeats`` each.
   """
   from jaxmelody import inference  # pylint: disable=g-import-not-at-top
-  plain_config = config.copy_and_resolve_references()
-  plain_config.eval.fast_inference = False
-  plain = inference.from_config(plain_config, model.variables)
-  both = {'plain': plain, 'fast': model}
-  for m in both.values():
-    m.warm_up()
-  best = dict.fromkeys(both, float('inf'))
+  variants = {'plain': (False, 'xla'), 'fast': (True, 'xla'),
+              'chunked': (True, 'chunked')}
+  ims = {}
+  for name, (fast, conv) in variants.items():
+    c = config.copy_and_resolve_references()
+    c.eval.fast_inference, c.eval.fast_inference_conv = fast, conv
+    ims[name] = inference.from_config(c, variables)
+    assert ims[name].fast == fast, name
+    ims[name].warm_up()
+  best = dict.fromkeys(ims, float('inf'))
   for _ in range(repeats):
-    for name, m in both.items():
+    for name, m in ims.items():
       start = time.perf_counter()
       m.logits(feats)
       best[name] = min(best[name], time.perf_counter() - start)
   n = feats.shape[-1]
-  return {'plain_frames_per_s': n / best['plain'],
-          'fast_frames_per_s': n / best['fast'],
-          'fast_is_fast': bool(model.fast), 'plain_is_fast': plain.fast}
+  return {f'{name}_frames_per_s': n / t for name, t in best.items()}
 
 
 def worker_clip(args) -> dict:
@@ -200,7 +206,7 @@ def worker_clip(args) -> dict:
     path = os.path.join(tmp, 'clip44k.wav')
     sf.write(path, audio, sr, subtype='PCM_16')
     start = time.perf_counter()
-    config, model = _model(args.checkpoint)
+    config, model = _model(args)
     load_s = time.perf_counter() - start
     compile_s = warm_up(model)  # every pad length, every CFP chunk shape
     start = time.perf_counter()
@@ -214,7 +220,7 @@ def worker_clip(args) -> dict:
     samples = predict.audio_lib.load_audio(path)
   feats = cfp.compute_cfp(samples)
   rss = peak_rss_mib()  # the pipeline's, before a second model is built
-  alone = model_alone(config, model, feats, args.repeats)
+  alone = model_alone(config, model.variables, feats, args.repeats)
   gflops = models.forward_gflops(model.model, model.variables, frames=256)
   import jax  # pylint: disable=g-import-not-at-top
   return {'audio_s': seconds, 'stages': stages, 'load_weights_s': load_s,
@@ -234,7 +240,7 @@ def worker_mir1k(args) -> dict:
   paths = sorted(p for p in folder.iterdir()
                  if p.name.split('_')[0] in MIR1K_TEST_SINGERS)
   paths = paths[:args.limit] if args.limit else paths
-  _, model = _model(args.checkpoint)
+  _, model = _model(args)
   compile_s = warm_up(model)
   traces = model.traces
   total_audio, totals = 0.0, dict.fromkeys(STAGES, 0.0)
@@ -246,6 +252,7 @@ def worker_mir1k(args) -> dict:
   return {'clips': len(paths), 'audio_s': total_audio, 'stages': totals,
           'peak_rss_mib': peak_rss_mib(), 'load': load_avg(),
           'compile_s': compile_s, 'fast': bool(model.fast),
+          'fast_conv': model.fast_conv,
           'compiles_while_timed': model.traces - traces}
 
 
@@ -268,6 +275,11 @@ def main():
   parser.add_argument('--checkpoint', default=str(RELEASED))
   parser.add_argument('--no_results', action='store_true',
                       help='do not rewrite benchmarks/RESULTS.md')
+  parser.add_argument('--fast_conv', choices=('xla', 'chunked'),
+                      default=None,
+                      help='the pipeline\'s fast-forward convolutions '
+                      '(config.eval.fast_inference_conv; default: the '
+                      'config\'s)')
   parser.add_argument('--quick', action='store_true',
                       help='checks that the script runs: a 12 s clip, one '
                       'repetition, 2 MIR-1K clips; RESULTS.md untouched '
@@ -298,8 +310,9 @@ def main():
   model_share = clip['stages']['model'] / sum(clip['stages'].values())
   gflop_s = (clip['plain_frames_per_s'] / 256
              * clip['gflops_per_256_frames'])
-  formulation = ('fast (folded BatchNorm, `fast_model.apply_masked`)'
-                 if mir['fast'] else 'plain (flax module, masked BatchNorm)')
+  formulation = (f'fast (folded BatchNorm, `fast_model.apply_masked`, '
+                 f'{mir["fast_conv"]} convolutions)' if mir['fast'] else
+                 'plain (flax module, masked BatchNorm)')
   body = '\n'.join([
       f'Command: `python benchmarks/inference_speed.py'
       f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
@@ -320,9 +333,13 @@ def main():
       f'- model alone (`InferenceModel.logits` on the clip\'s CFP, '
       f'{clip["frames"]} frames padded to the next pad length, best of '
       f'{args.repeats}, runs interleaved): plain '
-      f'{clip["plain_frames_per_s"]:.0f} frames/s, fast '
+      f'{clip["plain_frames_per_s"]:.0f} frames/s, fast (XLA convolutions) '
       f'**{clip["fast_frames_per_s"]:.0f} frames/s**, ratio '
       f'**{clip["fast_frames_per_s"] / clip["plain_frames_per_s"]:.2f}x**; '
+      f'fast with chunked matrix-product convolutions '
+      f'(`eval.fast_inference_conv=\'chunked\'`) '
+      f'{clip["chunked_frames_per_s"]:.0f} frames/s, ratio '
+      f'{clip["chunked_frames_per_s"] / clip["plain_frames_per_s"]:.2f}x; '
       f'XLA\'s FLOP count per 256 frames: flax module as written '
       f'{clip["gflops_per_256_frames"]:.1f} GFLOP (plain at '
       f'{gflop_s:.0f} GFLOP/s), fast '

@@ -87,7 +87,7 @@ class InferenceModel:
 
   def __init__(self, model_config, variables, *, pad_lengths=(512, 1024),
                piece_frames: int = 0, bn_inference: str = 'running',
-               fast: bool = True):
+               fast: bool = True, fast_conv: str = 'xla'):
     """Builds the model and places the variables on the device.
 
     Args:
@@ -103,6 +103,8 @@ class InferenceModel:
       fast: run the folded-BatchNorm formulation
         (``fast_model.apply_masked``) where it applies: 'running' mode and
         float32 compute. Same logits to float32 rounding, less work.
+      fast_conv: the fast forward's convolutions: 'xla' or 'chunked'
+        (``fast_model.apply_masked``'s conv_impl; same logits).
 
     Raises:
       errors.ConfigError: for an unknown mode or unusable lengths.
@@ -137,6 +139,10 @@ class InferenceModel:
                   and self.model.dtype == jnp.float32 else 0)
     self.fast = bool(fast and bn_inference == 'running'
                      and fast_model.supports(self.model))
+    if fast_conv not in fast_model.CONV_IMPLS:
+      raise errors.ConfigError(f'fast_conv: {fast_conv!r} is not one of '
+                               f'{fast_model.CONV_IMPLS}')
+    self.fast_conv = fast_conv
     self._forward = jax.jit(
         self._fast_forward if self.fast else self._masked_forward,
         static_argnums=3)
@@ -145,7 +151,8 @@ class InferenceModel:
     """``_masked_forward`` in 'running' mode, BatchNorm folded."""
     assert not batch_stats_mode
     self.traces += 1  # runs only while tracing, i.e. once per compilation
-    return fast_model.apply_masked(self.model, variables, x, n_valid)[0]
+    return fast_model.apply_masked(self.model, variables, x, n_valid,
+                                   self.fast_conv)[0]
 
   def _masked_forward(self, variables, x, n_valid, batch_stats_mode):
     """Logits [L, 257] of x [1, 256, L, 3] whose first n_valid frames count.
@@ -251,7 +258,9 @@ def from_config(config, variables) -> InferenceModel:
                         piece_frames=config.eval.get('piece_frames', 0),
                         bn_inference=config.model.get('bn_inference',
                                                       'running'),
-                        fast=config.eval.get('fast_inference', True))
+                        fast=config.eval.get('fast_inference', True),
+                        fast_conv=config.eval.get('fast_inference_conv',
+                                                  'xla'))
 
 
 def _check_fits(variables, model_config, source: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import jax
 import numpy as np
 import pytest
 
+from jaxmelody import errors
 from jaxmelody import inference
 from jaxmelody import models
 
@@ -62,7 +63,10 @@ def pair(request, tmp_path_factory, save_random_weights):
     both.append(inference.from_config(config, variables))
   plain, fast = both
   assert not plain.fast and fast.fast
-  return config, plain, fast
+  chunked = inference.InferenceModel(config.model, variables,
+                                     pad_lengths=config.eval.pad_lengths,
+                                     fast_conv='chunked')
+  return config, plain, fast, chunked
 
 
 def _assert_close(got, want, what):
@@ -74,7 +78,7 @@ def _assert_close(got, want, what):
 
 
 def test_fast_logits_equal_plain_logits(pair):
-  config, plain, fast = pair
+  config, plain, fast, chunked = pair
   short, longest = plain.pad_lengths
   rng = np.random.default_rng(0)
   cases = {
@@ -87,12 +91,13 @@ def test_fast_logits_equal_plain_logits(pair):
   for what, frames in cases.items():
     cfp = rng.random((3, 256, frames), dtype=np.float32)
     want = plain.logits(cfp)
-    got = fast.logits(cfp)
-    what = f'{config.model.name}: {what} ({frames} frames)'
-    _assert_close(got, want, what)
-    # The voicing row apart: one column of 257 could hide in the norm.
-    _assert_close(got[:, 0], want[:, 0], what + ', voicing row')
-  assert fast.traces == len(fast.pad_lengths)
+    for im in (fast, chunked):
+      got = im.logits(cfp)
+      label = f'{config.model.name} {im.fast_conv}: {what} ({frames} frames)'
+      _assert_close(got, want, label)
+      # The voicing row apart: one column of 257 could hide in the norm.
+      _assert_close(got[:, 0], want[:, 0], label + ', voicing row')
+  assert fast.traces == chunked.traces == len(fast.pad_lengths)
 
 
 @pytest.mark.parametrize('decoder_channels,input_repeats',
@@ -107,15 +112,17 @@ def test_other_layouts(decoder_channels, input_repeats):
   variables = _signed_variables(config.model, seed=3)
   config.eval.fast_inference = False
   plain = inference.from_config(config, variables)
-  config.eval.fast_inference = True
-  fast = inference.from_config(config, variables)
+  fast = [inference.InferenceModel(config.model, variables, pad_lengths=(64,),
+                                   fast_conv=conv) for conv in ('xla',
+                                                                'chunked')]
   rng = np.random.default_rng(4)
   for frames in (40, 64, 150):
     cfp = rng.random((3, 256, frames), dtype=np.float32)
     want = plain.logits(cfp)
-    got = fast.logits(cfp)
-    _assert_close(got, want, frames)
-    _assert_close(got[:, 0], want[:, 0], frames)
+    for im in fast:
+      got = im.logits(cfp)
+      _assert_close(got, want, (im.fast_conv, frames))
+      _assert_close(got[:, 0], want[:, 0], (im.fast_conv, frames))
 
 
 def test_fast_path_only_where_it_applies():
@@ -131,6 +138,8 @@ def test_fast_path_only_where_it_applies():
   config.model.bn_inference = 'running'
   config.model.dtype = 'bfloat16'       # the folded form is float32 only
   assert not inference.from_config(config, variables).fast
+  with pytest.raises(errors.ConfigError, match='fast_conv'):
+    inference.InferenceModel(config.model, variables, fast_conv='gemm')
 
 
 @pytest.mark.parametrize('fast', [True, False])
