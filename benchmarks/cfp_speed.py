@@ -2,13 +2,15 @@
 
 Usage (from the repository root)::
 
-  python benchmarks/cfp_speed.py [--seconds 60] [--repeats 3]
+  python benchmarks/cfp_speed.py [--seconds 60] [--repeats 3] [--no_results]
 
 Both run on a 60 s synthetic clip (noise plus gliding harmonic tones, fixed
 seed); JAX is warmed up once (compilation), then each is timed best of
 ``--repeats``. Prints both real-time factors (audio seconds per wall second),
 the largest difference between the two, and as its last line
-``speedup: <numpy seconds / jax seconds>``.
+``speedup: <numpy seconds / jax seconds>``. Rewrites its section of
+benchmarks/RESULTS.md (command, machine, load average, the printed lines)
+unless --no_results.
 """
 
 import argparse
@@ -54,28 +56,43 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--seconds', type=float, default=60.0)
   parser.add_argument('--repeats', type=int, default=3)
+  parser.add_argument('--no_results', action='store_true')
   args = parser.parse_args()
+  from benchmarks.inference_speed import (load_avg, machine_info,
+                                          update_results)
+  load_before = load_avg()
+  lines = []
+
+  def say(line):
+    print(line, flush=True)
+    lines.append(line)
 
   audio = synthetic_clip(args.seconds)
-  print(f'clip: {args.seconds:.0f} s, {FEATURES.n_frames(len(audio))} frames; '
-        f'jax {jax.__version__} on {jax.default_backend()}, '
-        f'{jax.device_count()} device(s); numpy {np.__version__}')
+  say(f'clip: {args.seconds:.0f} s, {FEATURES.n_frames(len(audio))} frames; '
+      f'jax {jax.__version__} on {jax.default_backend()}, '
+      f'{jax.device_count()} device(s); numpy {np.__version__}')
 
   start = time.perf_counter()
   cfp.compute_cfp(audio)  # compiles
-  print(f'jax first call (compile + run): {time.perf_counter() - start:.2f} s')
+  say(f'jax first call (compile + run): {time.perf_counter() - start:.2f} s')
   jax_s, jax_out = best_time(lambda: cfp.compute_cfp(audio), args.repeats)
   np_s, np_out = best_time(lambda: cfp_numpy.cfp_numpy(audio), args.repeats)
 
   diff = float(np.abs(jax_out - np_out).max())
-  print(f'numpy (float64, complex FFTs): {np_s:.3f} s, '
-        f'real-time factor {args.seconds / np_s:.1f}x')
-  print(f'jax (jit, chunked): {jax_s:.3f} s, '
-        f'real-time factor {args.seconds / jax_s:.1f}x')
-  print(f'max |jax - numpy|: {diff:.2e}')
+  say(f'numpy (float64, complex FFTs): {np_s:.3f} s, '
+      f'real-time factor {args.seconds / np_s:.1f}x')
+  say(f'jax (jit, chunked): {jax_s:.3f} s, '
+      f'real-time factor {args.seconds / jax_s:.1f}x')
+  say(f'max |jax - numpy|: {diff:.2e}')
   if not diff <= 1e-4:
     raise SystemExit(f'error: cfp_speed: JAX and NumPy disagree by {diff:.2e}')
-  print(f'speedup: {np_s / jax_s:.2f}')
+  say(f'speedup: {np_s / jax_s:.2f}')
+  if not args.no_results:
+    command = ' '.join(['python benchmarks/cfp_speed.py', *sys.argv[1:]])
+    update_results('CFP front end (cfp_speed.py)', '\n'.join([
+        f'Command: `{command}`  ', f'Machine: {machine_info()}  ',
+        f'Load average before: {load_before}; after: {load_avg()}', '',
+        '```', *lines, '```']))
 
 
 if __name__ == '__main__':
