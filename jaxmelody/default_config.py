@@ -35,6 +35,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.mir1k_label_offset_s = 0.02
   config.data.res_type = 'polyphase'  # librosa resampler for non-16 kHz audio
   config.data.crop_frames = 256       # training crop length (frames)
+  # Augmentation: transpose each window by up to this many semitones
+  # (CFP rows and target together; input_pipeline.pitch_shift). 0 = off.
+  config.data.pitch_shift_semitones = 0
   # Singers carved out of MIR-1K train for validation (never a test set).
   config.data.val_singers = ('abjones', 'amy')
   config.data.synthetic_size = 64     # clips in synthetic_melody's train split

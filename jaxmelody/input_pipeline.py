@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from jaxmelody.errors import ConfigError, DatasetError
+from jaxmelody.features import FEATURES
 
 
 def crop_example(example: dict[str, Any], crop_frames: int,
@@ -50,6 +51,44 @@ def crop_example(example: dict[str, Any], crop_frames: int,
   mask = np.zeros(crop_frames, np.float32)
   mask[:n] = 1.0
   return {'x': x, 'target': out_target, 'mask': mask}
+
+
+def pitch_shift(crop: dict[str, np.ndarray], rng: np.random.Generator,
+                max_semitones: int) -> dict[str, np.ndarray]:
+  """Transposes a training window by a random whole number of semitones.
+
+  The CFP's 256 rows are log-frequency, 48 per octave, so k semitones are
+  4 k rows: the features move by 4 k rows (zeros fill the rows that come
+  in) and every melody frame's class by 4 k. k is drawn uniformly from the
+  shifts in [-max, max] that keep all of the window's melody classes in
+  1..256.
+
+  Args:
+    crop: ``crop_example``'s output.
+    rng: source of k.
+    max_semitones: largest |k|; 0 returns the crop unchanged (no draw).
+
+  Returns:
+    The shifted crop (new arrays).
+  """
+  if max_semitones <= 0:
+    return crop
+  rows = FEATURES.bins_per_octave // 12
+  target = crop['target']
+  voiced = target[(target > 0) & (crop['mask'] > 0)]
+  n = crop['x'].shape[0]
+  low = -max_semitones if not voiced.size else max(
+      -max_semitones, -((int(voiced.min()) - 1) // rows))
+  high = max_semitones if not voiced.size else min(
+      max_semitones, (n - int(voiced.max())) // rows)
+  k = int(rng.integers(low, high + 1)) * rows
+  x = np.zeros_like(crop['x'])
+  if k >= 0:
+    x[k:] = crop['x'][:n - k]
+  else:
+    x[:k] = crop['x'][-k:]
+  return dict(crop, x=x, target=np.where(target > 0, target + k,
+                                          0).astype(np.int32))
 
 
 class Subset(Sequence):
@@ -128,7 +167,8 @@ class TrainBatches:
   """
 
   def __init__(self, source, *, batch_size: int, crop_frames: int, seed: int,
-               sharding: jax.sharding.NamedSharding, read_threads: int = 4):
+               sharding: jax.sharding.NamedSharding, read_threads: int = 4,
+               pitch_shift_semitones: int = 0):
     if len(source) == 0:
       raise DatasetError('training set: it has no examples')
     nproc = jax.process_count()
@@ -140,8 +180,13 @@ class TrainBatches:
           'local device(s)')
     self._sharding = sharding
     local = batch_size // nproc
+    shift = int(pitch_shift_semitones)
+
+    def window(example, rng):
+      return pitch_shift(crop_example(example, crop_frames, rng), rng, shift)
+
     ds = (grain.MapDataset.source(source).seed(seed).shuffle().repeat()
-          .random_map(lambda ex, rng: crop_example(ex, crop_frames, rng)))
+          .random_map(window))
     # Element i goes to process i % nproc, so a global batch is the same set
     # of windows whatever the number of processes.
     ds = ds[jax.process_index()::nproc]
@@ -175,4 +220,5 @@ def train_batches(source, config,
   return TrainBatches(
       source, batch_size=config.train.batch_size,
       crop_frames=config.data.crop_frames, seed=config.data.seed,
-      sharding=sharding, read_threads=config.data.get('read_threads', 4))
+      sharding=sharding, read_threads=config.data.get('read_threads', 4),
+      pitch_shift_semitones=config.data.get('pitch_shift_semitones', 0))

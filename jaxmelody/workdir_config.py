@@ -56,12 +56,27 @@ def differing_fields(saved: dict[str, Any], config) -> list[str]:
   """Fields (dotted, sorted) whose values differ and that may not differ.
 
   A field present on one side only counts as differing (a config of another
-  version of the code), unless it is resumable.
+  version of the code), unless it is resumable, or it is absent from the
+  saved config and has its default value now (a field added to the code
+  after the run started, e.g. an augmentation that is off by default).
   """
   old, new = flatten(saved), flatten(as_json_tree(config))
-  return sorted(k for k in set(old) | set(new)
-                if k not in RESUMABLE_FIELDS and old.get(k, _MISSING) !=
-                new.get(k, _MISSING))
+  defaults = _defaults()
+
+  def differs(k):
+    if k in RESUMABLE_FIELDS:
+      return False
+    if k not in old and k in new and k in defaults:
+      return new[k] != defaults[k]
+    return old.get(k, _MISSING) != new.get(k, _MISSING)
+
+  return sorted(k for k in set(old) | set(new) if differs(k))
+
+
+def _defaults() -> dict[str, Any]:
+  """The package's default config, flattened (``default_config.py``)."""
+  from jaxmelody import default_config  # pylint: disable=g-import-not-at-top
+  return flatten(as_json_tree(default_config.get_config()))
 
 
 _MISSING = object()

@@ -172,3 +172,36 @@ def test_synthetic_uses_its_validation_split_others_none(monkeypatch):
       _data_config('synthetic_melody')) == (['train'], ['validation'])
   assert input_pipeline.train_and_validation(
       _data_config('ikala')) == (['train'], None)
+
+
+def test_pitch_shift_moves_rows_and_classes_together():
+  rng = np.random.default_rng(0)
+  frames = 40
+  target = np.where(np.arange(frames) % 5 == 0, 0, 100).astype(np.int32)
+  x = np.zeros((256, frames, 3), np.float32)
+  x[99, :, :] = 1.0                      # class 100 lives on row 99
+  crop = {'x': x, 'target': target, 'mask': np.ones(frames, np.float32)}
+  seen = set()
+  for _ in range(200):
+    out = input_pipeline.pitch_shift(crop, rng, 3)
+    k = int(out['target'].max()) - 100
+    seen.add(k)
+    assert k % 4 == 0 and abs(k) <= 12
+    np.testing.assert_array_equal(out['target'] == 0, target == 0)
+    rows = np.flatnonzero(out['x'][:, 0, 0])
+    np.testing.assert_array_equal(rows, [99 + k])
+  assert seen == {4 * s for s in range(-3, 4)}
+  assert input_pipeline.pitch_shift(crop, rng, 0) is crop
+
+
+def test_pitch_shift_keeps_classes_in_range():
+  rng = np.random.default_rng(1)
+  target = np.array([0, 3, 250, 0], np.int32)   # near both ends
+  crop = {'x': np.ones((256, 4, 3), np.float32), 'target': target,
+          'mask': np.ones(4, np.float32)}
+  for _ in range(100):
+    out = input_pipeline.pitch_shift(crop, rng, 12)
+    voiced = out['target'][target > 0]
+    assert voiced.min() >= 1 and voiced.max() <= 256
+    assert out['x'].sum() < crop['x'].sum() or np.array_equal(
+        out['target'], target)   # rows shifted out leave zeros

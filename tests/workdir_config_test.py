@@ -81,12 +81,15 @@ def test_resume_with_another_recipe_is_an_error(tmp_path, changes):
 
 
 def test_a_field_absent_from_the_saved_config_is_named(tmp_path):
+  """Absent before and not at its default now: named as differing."""
   saved = workdir_config.as_json_tree(_dense10())
   del saved['model']['bn_inference']
   (tmp_path / 'config.json').write_text(json.dumps(saved))
+  config = _dense10()
+  config.model.bn_inference = 'batch'
   with pytest.raises(errors.ConfigError,
                      match=r'model\.bn_inference: \(absent\)'):
-    workdir_config.check_or_write(_dense10(), tmp_path)
+    workdir_config.check_or_write(config, tmp_path)
 
 
 def test_unreadable_saved_config_is_an_error(tmp_path):
@@ -138,3 +141,15 @@ def test_todays_dense10_resumes_the_saved_run(tmp_path, num_steps):
   (tmp_path / 'config.json').write_text(json.dumps(SAVED_DENSE10_RUN))
   assert workdir_config.check_or_write(
       _dense10(**{'train.num_steps': num_steps}), tmp_path)
+
+
+def test_a_field_added_later_resumes_only_at_its_default():
+  from configs import dense10  # pylint: disable=g-import-not-at-top
+  from jaxmelody import workdir_config  # pylint: disable=g-import-not-at-top
+  config = dense10.get_config()
+  saved = workdir_config.as_json_tree(config)
+  del saved['data']['pitch_shift_semitones']  # a run from older code
+  assert workdir_config.differing_fields(saved, config) == []
+  config.data.pitch_shift_semitones = 2
+  assert workdir_config.differing_fields(saved, config) == [
+      'data.pitch_shift_semitones']
