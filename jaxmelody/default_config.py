@@ -47,6 +47,13 @@ def get_config() -> ml_collections.ConfigDict:
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 16        # global batch, split over devices
   config.train.learning_rate = 1e-3
+  # 'constant' (the paper's) or 'cosine': linear warm-up over warmup_steps,
+  # cosine decay to learning_rate * final_lr_fraction at decay_steps
+  # (0 = num_steps); see train.learning_rate.
+  config.train.lr_schedule = 'constant'
+  config.train.warmup_steps = 0
+  config.train.decay_steps = 0
+  config.train.final_lr_fraction = 0.0
   # BatchNorm folded into the convolutions and matrix-product gradients
   # (jaxmelody/fast_model.py): the same step to float32 rounding, several
   # times faster on CPU. False = differentiate the flax module as written.

@@ -134,10 +134,37 @@ def training_apply_fn(config):
   return model.apply
 
 
+def learning_rate(train_config):
+  """Adam's learning rate: a constant (the paper's) or a schedule.
+
+  ``lr_schedule='constant'`` (default) is ``learning_rate`` throughout;
+  ``'cosine'`` warms up linearly from 0 over ``warmup_steps``, then decays
+  along a cosine to ``learning_rate * final_lr_fraction`` at ``decay_steps``
+  (0 = ``num_steps``) and stays there.
+
+  Raises:
+    ConfigError: an unknown schedule.
+  """
+  lr = float(train_config.learning_rate)
+  kind = train_config.get('lr_schedule', 'constant')
+  if kind == 'constant':
+    return lr
+  if kind != 'cosine':
+    raise ConfigError(f'config.train.lr_schedule: {kind!r} is not one of '
+                      "('constant', 'cosine')")
+  warmup = int(train_config.get('warmup_steps', 0))
+  decay = int(train_config.get('decay_steps', 0)) or int(
+      train_config.num_steps)
+  return optax.warmup_cosine_decay_schedule(
+      init_value=0.0 if warmup else lr, peak_value=lr,
+      warmup_steps=warmup, decay_steps=max(decay, warmup + 1),
+      end_value=lr * float(train_config.get('final_lr_fraction', 0.0)))
+
+
 def create_train_state(config, mesh: Mesh) -> TrainState:
   """Fresh state from config.train.seed, created replicated on the mesh."""
   model = models.create_model(config.model)
-  tx = optax.adam(config.train.learning_rate)
+  tx = optax.adam(learning_rate(config.train))
   apply_fn = training_apply_fn(config)
 
   def init(rng):

@@ -191,3 +191,21 @@ def test_train_and_evaluate_outputs_resume_and_nan_stop(tmp_path,
   steps = sorted(int(p.name) for p in (tmp_path / 'checkpoints').iterdir()
                  if p.name.isdigit())
   assert steps[-1] == 6
+
+
+def test_learning_rate_schedules():
+  config = smoke_config().train
+  assert train.learning_rate(config) == config.learning_rate
+  config.lr_schedule = 'cosine'
+  config.warmup_steps, config.decay_steps = 10, 110
+  config.final_lr_fraction = 0.1
+  schedule = train.learning_rate(config)
+  lr = config.learning_rate
+  assert float(schedule(0)) == 0.0
+  assert abs(float(schedule(5)) - lr / 2) < 1e-9
+  assert abs(float(schedule(10)) - lr) < 1e-9
+  assert abs(float(schedule(60)) - lr * 0.55) < 1e-6   # half way down
+  assert abs(float(schedule(500)) - lr * 0.1) < 1e-9
+  config.lr_schedule = 'step'
+  with pytest.raises(train.ConfigError, match='lr_schedule'):
+    train.learning_rate(config)
