@@ -159,3 +159,29 @@ def test_warm_up_compiles_each_pad_length_once(fast, save_random_weights,
   assert im.traces == 3  # nothing compiled after the warm-up
   im.warm_up()
   assert im.traces == 3
+
+
+@pytest.mark.slow
+def test_released_weights_real_clips(shared_dir):
+  """The authors' weights (running averages) on two MIR-1K clips (padded;
+  yifen_2_13 to 1024 frames): fast and plain logits agree, and so do the
+  per-frame classes."""
+  from jaxmelody import audio  # pylint: disable=g-import-not-at-top
+  from jaxmelody import cfp  # pylint: disable=g-import-not-at-top
+  from jaxmelody import msfcn_import  # pylint: disable=g-import-not-at-top
+  variables = msfcn_import.import_msfcn_checkpoint(
+      shared_dir / 'reference/msfcn/train_single_for_pitch_epoch_22.pkl')
+  config = _config('dense10')
+  config.eval.fast_inference = False
+  plain = inference.from_config(config, variables)
+  config.eval.fast_inference = True
+  fast = inference.from_config(config, variables)
+  for clip in ('leon_1_01', 'yifen_2_13'):
+    features = cfp.compute_cfp(audio.load_audio(
+        shared_dir / 'data/mir1k/Wavfile' / f'{clip}.flac'))
+    want = plain.logits(features)
+    got = fast.logits(features)
+    _assert_close(got, want, clip)
+    _assert_close(got[:, 0], want[:, 0], clip + ', voicing row')
+    agree = np.mean(np.argmax(got, 1) == np.argmax(want, 1))
+    assert agree >= 0.999, (clip, agree)
