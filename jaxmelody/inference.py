@@ -140,7 +140,8 @@ class InferenceModel:
     self.fast = bool(fast and bn_inference == 'running'
                      and fast_model.supports(self.model))
     if fast_conv not in fast_model.CONV_IMPLS:
-      raise errors.ConfigError(f'fast_conv: {fast_conv!r} is not one of '
+      raise errors.ConfigError(f'config.eval.fast_inference_conv (fast_conv):'
+                               f' {fast_conv!r} is not one of '
                                f'{fast_model.CONV_IMPLS}')
     self.fast_conv = fast_conv
     self._forward = jax.jit(
