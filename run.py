@@ -47,6 +47,9 @@ _OUTPUT_DIR = flags.DEFINE_string(
 _PLOT = flags.DEFINE_bool('plot', False, 'predict: also write <stem>.png.')
 _SONIFY = flags.DEFINE_bool(
     'sonify', False, 'predict: also write <stem>.melody.wav.')
+_VERBOSE = flags.DEFINE_bool(
+    'verbose', False, 'Show library warnings, INFO log lines and TFDS\'s '
+    'progress bars (hidden by default).')
 
 
 def _dispatch(config) -> int:
@@ -126,6 +129,10 @@ def _load_config():
     raise errors.ConfigError(f'--config: {lines[-1] if lines else e}') from e
 
 
+# Library log lines that say nothing a user can act on.
+_CHATTER = ('has no dataset_info.json', 'Using custom data configuration')
+
+
 class _QuietLibraries(std_logging.Filter):
   """Drops library warnings that say nothing to a user.
 
@@ -138,14 +145,18 @@ class _QuietLibraries(std_logging.Filter):
       return True
     if '/orbax/' in record.pathname:
       return False
-    return 'has no dataset_info.json' not in record.getMessage()
+    message = record.getMessage()
+    return not any(m in message for m in _CHATTER)
 
 
 def main(argv):
   # JAX logs at INFO each accelerator backend it does not find; say only
   # what matters.
   std_logging.getLogger('jax._src.xla_bridge').setLevel(std_logging.WARNING)
-  if not flags.FLAGS['verbosity'].present:
+  if _VERBOSE.value:
+    from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+    datasets.VERBOSE = True
+  elif not flags.FLAGS['verbosity'].present:
     # orbax and TFDS log every file operation at INFO; progress bars and
     # warnings are what a user needs (-v 0 brings the INFO lines back).
     logging.set_verbosity(logging.WARNING)

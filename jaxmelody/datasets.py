@@ -13,10 +13,13 @@ Names: ``mir1k`` (label-time configs ``centered`` / ``msfcn``), ``adc2004``,
 """
 
 import collections.abc
+import contextlib
+import io
 import os
 import pathlib
 import shutil
 import sys
+import time
 
 import tensorflow_datasets as tfds
 
@@ -135,12 +138,39 @@ def build(name: str, data_config, *, max_examples_per_split: int | None = None
       raise errors.DatasetError(
           f'{name}: not built yet and its manual folder {manual} is missing or '
           f'empty. {" ".join(builder.MANUAL_DOWNLOAD_INSTRUCTIONS.split())}')
-  builder.download_and_prepare(
-      file_format='array_record',
-      download_config=tfds.download.DownloadConfig(
-          manual_dir=manual, max_examples_per_split=max_examples_per_split))
+  start = time.perf_counter()
+  print(f'building dataset {builder.info.full_name} (first use) in '
+        f'{builder.data_dir_root}...', file=sys.stderr, flush=True)
+  with _quiet_tfds():
+    builder.download_and_prepare(
+        file_format='array_record',
+        download_config=tfds.download.DownloadConfig(
+            manual_dir=manual, max_examples_per_split=max_examples_per_split))
   common.write_fingerprint(builder)
+  print(f'built {builder.info.full_name} in {time.perf_counter() - start:.0f}'
+        ' s', file=sys.stderr, flush=True)
   return builder
+
+
+# TFDS's own messages and progress bars while building ('Downloading and
+# preparing dataset Unknown size', one shuffling bar per split) are shown
+# only when this is True (run.py --verbose).
+VERBOSE = False
+
+
+@contextlib.contextmanager
+def _quiet_tfds():
+  """Keeps TFDS's build chatter off the terminal unless VERBOSE."""
+  if VERBOSE:
+    yield
+    return
+  from tensorflow_datasets.core.utils import tqdm_utils  # pylint: disable=g-import-not-at-top
+  tqdm_utils.disable_progress_bar()
+  try:
+    with contextlib.redirect_stdout(io.StringIO()):
+      yield
+  finally:
+    tqdm_utils.enable_progress_bar()
 
 
 def _remove_stale(name: str, data_config, builder, stored):
