@@ -7,10 +7,11 @@ Usage (from the repository root)::
   python benchmarks/inference_speed.py --quick   # does it run? (no figures)
 
 Runs ``extract_melody``'s pipeline (decode + resample, CFP, model, argmax
-decoding) with configs/dense10.py (running-average BatchNorm; the fast,
-folded-BatchNorm forward unless the config turns ``eval.fast_inference``
-off) and the weights of ``--checkpoint`` (default: the authors' released
-``.pkl`` beside the checkout) on the default backend:
+decoding) with the API's default config (``predict.default_config``:
+dense10, running-average BatchNorm; the fast, folded-BatchNorm forward
+unless the config turns ``eval.fast_inference`` off) and the weights of
+``--checkpoint`` (default: the authors' released ``.pkl`` beside the
+checkout) on the default backend:
 
 - clip: a 60 s mixture from ``jaxmelody.synth`` (several seeds joined) written
   as a 44.1 kHz wav, so resampling is exercised; every pad length and the
@@ -128,6 +129,17 @@ def weights_used(checkpoint) -> str:
   if checkpoint:
     return os.path.abspath(checkpoint)
   return str(inference.PRETRAINED_DIR / predict.default_config().model.name)
+
+
+def config_used() -> str:
+  """Where ``predict.default_config`` takes the config from."""
+  # pylint: disable-next=g-import-not-at-top
+  from jaxmelody import default_config, inference
+  name = default_config.get_config().model.name
+  bundled = inference.PRETRAINED_DIR / name / 'config.json'
+  if bundled.is_file():
+    return str(bundled)
+  return f'jaxmelody/default_config.py ({name}, = configs/{name}.py)'
 
 
 def warm_up(model) -> float:
@@ -319,7 +331,7 @@ def main():
       f'Machine: {machine_info()}  ',
       f'Backend: {clip["backend"]} ({", ".join(clip["devices"])})  ',
       f'Load average before: {load_before}  ',
-      f'Weights: {weights_used(args.checkpoint)} with configs/dense10.py '
+      f'Weights: {weights_used(args.checkpoint)} with {config_used()} '
       f'(running BatchNorm averages; pad lengths {clip["pad_lengths"]}, all '
       f'compiled before timing); pipeline forward: {formulation}.', '',
       f'- {args.seconds:.0f} s clip, 44.1 kHz wav, best of {args.repeats} '
