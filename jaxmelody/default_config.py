@@ -72,7 +72,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.sets = (('mir1k', 'test'), ('adc2004', 'test'))
   config.eval.piece_frames = 0        # 0 = whole clip; >0 cuts into pieces
   # Fixed padded lengths (frames) the jitted inference compiles for.
-  config.eval.pad_lengths = (256, 384, 512, 768, 1024, 2048, 4096)
+  config.eval.pad_lengths = (256, 320, 384, 448, 512, 640, 768, 1024, 2048,
+                             4096)
   # Truncate decoded Hz to integers as the released code did (reproduction
   # only: it lowers RPA slightly at low pitch).
   config.eval.integer_hz = False
@@ -80,6 +81,9 @@ def get_config() -> ml_collections.ConfigDict:
   # (fast_model.apply_masked; running averages only): the same logits to
   # float32 rounding, faster. False = the flax module as written.
   config.eval.fast_inference = True
+  # The fast forward's convolutions: 'xla' (XLA's convolution) or 'chunked'
+  # (gathered rows times the kernel); the same logits either way.
+  config.eval.fast_inference_conv = 'xla'
 
   config.distributed = False  # call jax.distributed.initialize() first
   return config

@@ -104,39 +104,65 @@ def _add_border_bwd(dilation, _, g):
 _add_border.defvjp(_add_border_fwd, _add_border_bwd)
 
 
-def _folded_block(x: jax.Array, mean: jax.Array, var: jax.Array,
-                  params: dict[str, Any], dilation: int,
-                  repeats: int = 0) -> jax.Array:
-  """SELU(conv(BatchNorm([x, x[..., :k] * repeats]))), BatchNorm folded.
+def _fold(c: int, mean: jax.Array, var: jax.Array, params: dict[str, Any],
+          repeats: int = 0):
+  """A block's BatchNorm folded into its convolution.
 
   Args:
-    x: raw (unnormalised) input [B, H, W, C].
+    c: channels of the raw input x the folded kernel is applied to.
     mean, var: the statistics BatchNorm normalises with, one per channel
-      of the block's input (C + repeats k).
+      of the block's input (c + repeats k).
     params: the block's {'bn': {scale, bias}, 'conv': {kernel, bias}}.
-    dilation: the convolution's dilation (padding equals it).
     repeats: how many copies of x's first k channels (k = the rest of the
       kernel's input channels / repeats) the block's input appends to x;
       their kernel slices fold onto those channels (CONV6: the model input).
 
   Returns:
-    [B, H, W, F] float32.
+    (kernel [3, 3, c, F] for raw x, border table [3, 3, F], bias [F]).
   """
   bn, conv = params['bn'], params['conv']
   scale = bn['scale'] * jax.lax.rsqrt(var + models.BN_EPSILON)
   shift = bn['bias'] - mean * scale
   kernel = conv['kernel']
   scaled = kernel * scale[:, None]
-  c = x.shape[-1]
   folded = scaled[:, :, :c]
   if repeats:
     copies = scaled[:, :, c:]
     k = copies.shape[2] // repeats
     folded = folded.at[:, :, :k].add(
         copies.reshape(3, 3, repeats, k, -1).sum(axis=2))
-  y = conv_kernels.conv3x3(x, folded, dilation)
-  table = jnp.einsum('ijcf,c->ijf', kernel, shift)
-  return jax.nn.selu(_add_border(y, table, dilation) + conv['bias'])
+  return folded, jnp.einsum('ijcf,c->ijf', kernel, shift), conv['bias']
+
+
+def _conv_selu(x: jax.Array, folds, dilation: int) -> jax.Array:
+  """SELU(conv(pad0(BatchNorm(x)))) of one or more folded blocks at once.
+
+  Blocks that read the same input are one convolution with their kernels
+  side by side (CONV7 and the voicing row both read CONV6's output).
+
+  Args:
+    x: raw input [B, H, W, C].
+    folds: ``_fold`` results, one per block.
+    dilation: the convolutions' dilation (padding equals it).
+
+  Returns:
+    [B, H, W, sum of F] float32, the blocks' outputs side by side.
+  """
+  kernel, table, bias = (jnp.concatenate(parts, axis=-1)
+                         for parts in zip(*folds))
+  y = conv_kernels.conv3x3(x, kernel, dilation)
+  return jax.nn.selu(_add_border(y, table, dilation) + bias)
+
+
+def _folded_block(x: jax.Array, mean: jax.Array, var: jax.Array,
+                  params: dict[str, Any], dilation: int,
+                  repeats: int = 0) -> jax.Array:
+  """SELU(conv(BatchNorm([x, x[..., :k] * repeats]))), BatchNorm folded.
+
+  See ``_fold`` for the arguments; returns [B, H, W, F] float32.
+  """
+  return _conv_selu(x, [_fold(x.shape[-1], mean, var, params, repeats)],
+                    dilation)
 
 
 class _Statistics:
@@ -216,14 +242,18 @@ def apply(model: models.MSFCN, variables: dict[str, Any], x: jax.Array, *,
 
   u = _folded_block(h, *stats('conv6', conv6_stats), params['conv6'], 1,
                     repeats=model.input_repeats)
-  first = u
+  # The next block (CONV7, or the pitch map) and the voicing row both read
+  # CONV6's output with the same batch statistics: one convolution.
   names = [f'conv{6 + i}' for i in range(1, len(model.decoder_channels) + 1)]
-  for name in names:  # CONV7 ..., then the one-channel pitch map
+  stats6 = _stats(u) if train else None
+  c = u.shape[-1]
+  both = _conv_selu(u, [
+      _fold(c, *stats(names[0], lambda: stats6), params[names[0]]),
+      _fold(c, *stats('voicing', lambda: stats6), params['voicing'])], 1)
+  u, voicing = both[..., :-1], both[..., -1:]
+  for name in names[1:]:  # CONV8 ..., the last one the one-channel pitch map
     u = _folded_block(u, *stats(name, functools.partial(_stats, u)),
                       params[name], 1)
-  voicing = _folded_block(first, *stats('voicing',
-                                        functools.partial(_stats, first)),
-                          params['voicing'], 1)
   voicing = jnp.mean(voicing, axis=1, keepdims=True)
   out = jnp.concatenate([voicing, u], axis=1)
   logits = jnp.transpose(out[..., 0], (0, 2, 1))
