@@ -46,11 +46,13 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from datasets_builders.splits import MIR1K_TEST_SINGERS
+
 RESULTS = ROOT / 'benchmarks' / 'RESULTS.md'
 SHARED = ROOT.parent / 'shared'
 RELEASED = (SHARED / 'reference' / 'msfcn' /
             'train_single_for_pitch_epoch_22.pkl')
-MIR1K_TEST_SINGERS = ('leon', 'yifen', 'stool', 'titon', 'tammy')
 STAGES = ('load', 'cfp', 'model', 'decode')
 
 

@@ -15,7 +15,7 @@ from jaxmelody import fast_model
 from jaxmelody import models
 from jaxmelody import train
 
-# Each array's difference norm, relative to its norm (the bound).
+# Each array's difference norm, relative to its norm.
 TOLERANCE = 1e-4
 
 
