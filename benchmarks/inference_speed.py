@@ -309,6 +309,10 @@ def main():
     print('RESULT ' + json.dumps(result), flush=True)
     return
 
+  # Measure what the jaxmelody command and run.py run with: huge-page malloc
+  # (jaxmelody/runtime.py); the workers inherit it.
+  from jaxmelody import runtime
+  runtime.reexec_with_tuned_malloc()
   load_before = load_avg()
   out = {}
   for part in ('clip', 'mir1k'):
@@ -333,6 +337,7 @@ def main():
       f'Machine: {machine_info()}  ',
       f'Backend: {clip["backend"]} ({", ".join(clip["devices"])})  ',
       f'Load average before: {load_before}  ',
+      f'Malloc (GLIBC_TUNABLES): {os.environ.get("GLIBC_TUNABLES") or "default"}  ',
       f'Weights: {weights_used(args.checkpoint)} with {config_used()} '
       f'(running BatchNorm averages; pad lengths {clip["pad_lengths"]}, all '
       f'compiled before timing); pipeline forward: {formulation}.', '',

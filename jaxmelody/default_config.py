@@ -79,8 +79,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.integer_hz = False
   # Inference with BatchNorm folded into the convolutions
   # (fast_model.apply_masked; running averages only): the same logits to
-  # float32 rounding, faster. False = the flax module as written.
-  config.eval.fast_inference = True
+  # float32 rounding, but measured slower than the flax module with the
+  # CONV6 fold (benchmarks/inference_speed.py), so off.
+  config.eval.fast_inference = False
   # The fast forward's convolutions: 'xla' (XLA's convolution) or 'chunked'
   # (gathered rows times the kernel); the same logits either way.
   config.eval.fast_inference_conv = 'xla'

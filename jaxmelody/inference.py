@@ -259,7 +259,7 @@ def from_config(config, variables) -> InferenceModel:
                         piece_frames=config.eval.get('piece_frames', 0),
                         bn_inference=config.model.get('bn_inference',
                                                       'running'),
-                        fast=config.eval.get('fast_inference', True),
+                        fast=config.eval.get('fast_inference', False),
                         fast_conv=config.eval.get('fast_inference_conv',
                                                   'xla'))
 
