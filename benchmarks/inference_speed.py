@@ -126,11 +126,12 @@ def _model(args):
 
 
 def weights_used(checkpoint) -> str:
-  """The weights path ``predict.get_model`` resolves ``--checkpoint`` to."""
+  """The weights ``predict.get_model`` resolves ``--checkpoint`` to, as a
+  path relative to the repository root (no machine's absolute paths)."""
   from jaxmelody import inference, predict  # pylint: disable=g-import-not-at-top
-  if checkpoint:
-    return os.path.abspath(checkpoint)
-  return str(inference.PRETRAINED_DIR / predict.default_config().model.name)
+  path = (os.path.abspath(checkpoint) if checkpoint else
+          str(inference.PRETRAINED_DIR / predict.default_config().model.name))
+  return os.path.relpath(path, ROOT)
 
 
 def config_used() -> str:
