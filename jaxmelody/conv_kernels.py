@@ -2,10 +2,10 @@
 
 XLA:CPU computes a convolution's kernel gradient as another convolution with
 the batch axis as features: it transposes both activations to [C, H, W, B]
-and runs a convolution with a 256 x 256 window. For dense10's CONV6 that
-took 5-6x the time of the forward pass, and the transposes of CONV8's and
-the voicing row's 64- and 32-channel inputs cost more than those layers
-(``python benchmarks/train_profile.py`` prints the breakdown).
+and runs a convolution with a 256 x 256 window: for dense10's CONV6
+several times the forward pass, and the transposes of the one-channel
+layers' inputs cost more than those layers (``python
+benchmarks/train_profile.py`` prints the breakdown).
 
 Here the kernel gradient is a matrix product on a flattened padded grid:
 x zero-padded by d on both spatial axes has rows p = (b, h, w) of width

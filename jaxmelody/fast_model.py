@@ -82,7 +82,8 @@ def _add_border_bwd(dilation, _, g):
   [H - d, H) on both axes: each box is a union of band blocks, so its sum
   is a sum of block sums (each block read once, no cancellation; an empty
   box is exactly 0, which Adam would otherwise turn into a full step).
-  Reductions over all leading axes are the shape XLA:CPU runs fast.
+  Reductions over all leading axes are the shape XLA:CPU runs fast (its
+  own gradient summed over the batch axis first, far slower).
   """
   _, height, width, f = g.shape
   d = dilation

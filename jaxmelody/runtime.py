@@ -2,11 +2,11 @@
 
 XLA:CPU allocates its output and scratch buffers anew on every execution.
 glibc serves blocks that large with a fresh ``mmap``, so the kernel faults
-in (and zeroes) every 4 KiB page at first touch: about 20,000 faults and
-30 ms for one 80 MB activation, several times the arithmetic around it. With
-the glibc tunable ``glibc.malloc.hugetlb=1`` (glibc >= 2.35) malloc asks for
-transparent huge pages, 512x fewer faults (benchmarks/RESULTS.md, "Where the
-training step's time goes"). Tunables are read when a process starts, so
+in (and zeroes) every 4 KiB page at first touch, often more time than the
+arithmetic around it. With the glibc tunable ``glibc.malloc.hugetlb=1``
+(glibc >= 2.35) malloc asks for transparent huge pages (2 MiB): far fewer
+faults (``python benchmarks/train_profile.py`` counts them per training
+step; ``benchmarks/train_speed.py`` times both settings). Tunables are read when a process starts, so
 ``run.py`` re-executes itself once with the setting; a library user sets it
 in the environment (``GLIBC_TUNABLES=glibc.malloc.hugetlb=1 python ...``).
 Other C libraries and older glibc ignore it.
