@@ -305,18 +305,8 @@ def _masked_fold(params: dict[str, Any], stats: dict[str, Any], c: int,
   Returns:
     (kernel [3, 3, c, F] for h, table [3, 3, F], conv bias [F]).
   """
-  bn, conv, ra = params['bn'], params['conv'], stats['bn']
-  scale = bn['scale'] * jax.lax.rsqrt(ra['var'] + models.BN_EPSILON)
-  shift = bn['bias'] - ra['mean'] * scale
-  kernel = conv['kernel'].astype(jnp.float32)
-  scaled = kernel * scale[:, None]
-  folded = scaled[:, :, :c]
-  if repeats:
-    copies = scaled[:, :, c:]
-    k = copies.shape[2] // repeats
-    folded = folded.at[:, :, :k].add(
-        copies.reshape(3, 3, repeats, k, -1).sum(axis=2))
-  return folded, jnp.einsum('ijcf,c->ijf', kernel, shift), conv['bias']
+  ra = stats['bn']
+  return _fold(c, ra['mean'], ra['var'], params, repeats)
 
 
 # Padded-grid rows per step of the chunked forward convolution (as
