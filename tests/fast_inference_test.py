@@ -8,13 +8,13 @@ same logits for padded, exactly-sized and windowed clips.
 
 import importlib
 
-import jax
 import numpy as np
 import pytest
 
 from jaxmelody import errors
 from jaxmelody import inference
 from jaxmelody import models
+from tests.inference_test import random_variables
 
 # Each clip's difference norm, relative to its logits' norm.
 TOLERANCE = 1e-4
@@ -22,19 +22,6 @@ TOLERANCE = 1e-4
 
 def _config(name):
   return importlib.import_module(f'configs.{name}').get_config()
-
-
-def _signed_variables(model_config, seed=0):
-  """Weights of both signs (activations stay moderate, unlike all-positive
-  weights); running variances positive, means and shifts off 0."""
-  model = models.create_model(model_config)
-  shapes = jax.eval_shape(
-      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
-  rng = np.random.default_rng(seed)
-  fill = lambda s: rng.normal(0.0, 0.3, s.shape).astype(np.float32)
-  return {'params': jax.tree_util.tree_map(fill, shapes['params']),
-          'batch_stats': jax.tree_util.tree_map(
-              lambda s: np.abs(fill(s) + 0.5), shapes['batch_stats'])}
 
 
 @pytest.fixture(scope='module', params=[('dense10', 'positive'),
@@ -56,7 +43,7 @@ def pair(request, tmp_path_factory, save_random_weights):
     variables = save_random_weights(config.model,
                                     tmp_path_factory.mktemp(name))
   else:
-    variables = _signed_variables(config.model)
+    variables = random_variables(models.create_model(config.model))
   both = []
   for fast in (False, True):
     config.eval.fast_inference = fast
@@ -109,7 +96,7 @@ def test_other_layouts(decoder_channels, input_repeats):
   config.model.decoder_channels = decoder_channels
   config.model.input_repeats = input_repeats
   config.eval.pad_lengths = (64,)
-  variables = _signed_variables(config.model, seed=3)
+  variables = random_variables(models.create_model(config.model), seed=3)
   config.eval.fast_inference = False
   plain = inference.from_config(config, variables)
   fast = [inference.InferenceModel(config.model, variables, pad_lengths=(64,),
