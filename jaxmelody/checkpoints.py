@@ -22,6 +22,7 @@ import flax.serialization
 import grain
 import jax
 import numpy as np
+import optax
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers as policies
 
@@ -114,8 +115,39 @@ def step_folder(path: pathlib.Path) -> pathlib.Path:
   return path / str(max(steps))
 
 
+def _restore_raw(folder: pathlib.Path) -> dict[str, Any]:
+  """A step folder's whole TrainState as nested dicts/lists of numpy arrays."""
+  try:
+    checkpointer = ocp.PyTreeCheckpointer()
+    meta = checkpointer.metadata(folder / 'state').item_metadata.tree
+    # Restore as host numpy arrays: the training mesh may not exist here.
+    restore_args = jax.tree.map(
+        lambda _: ocp.RestoreArgs(restore_type=np.ndarray), meta)
+    return checkpointer.restore(folder / 'state', args=ocp.args.PyTreeRestore(
+        restore_args=restore_args))
+  except Exception as e:  # orbax raises many types for unreadable files
+    raise CheckpointError(f'{folder}: corrupt or unreadable checkpoint '
+                          f'({type(e).__name__}: {e})') from e
+
+
+def _find(tree, keys: set[str]):
+  """The first dict in a raw optimizer state that has all ``keys``."""
+  if isinstance(tree, dict):
+    if keys <= tree.keys():
+      return tree
+    tree = list(tree.values())
+  for child in tree if isinstance(tree, (list, tuple)) else ():
+    found = _find(child, keys)
+    if found is not None:
+      return found
+  return None
+
+
 def restore_variables(path) -> dict[str, Any]:
   """{'params', 'batch_stats'} as numpy arrays from a training checkpoint.
+
+  The params are the moving average when the run kept one (its validation,
+  hence the choice of the best step, used the average too).
 
   Args:
     path: A workdir, its ``checkpoints`` folder (latest step is used) or one
@@ -124,19 +156,67 @@ def restore_variables(path) -> dict[str, Any]:
   Raises:
     CheckpointError: nothing there, or the files cannot be read.
   """
+  tree = _restore_raw(step_folder(pathlib.Path(path)))
+  ema = _find(tree['opt_state'], {'ema'})
+  return {'params': ema['ema'] if ema else tree['params'],
+          'batch_stats': tree['batch_stats']}
+
+
+def restore_branch(path, state, batches):
+  """(state, step) of a new run that continues another run's checkpoint.
+
+  Params, BatchNorm statistics, Adam's moments, the step and the data
+  position come from the checkpoint; the rest of the optimizer state is what
+  a run of the new recipe would hold at that step: every optax ``count`` is
+  the step (schedules are functions of the global step) and a moving average
+  the run did not keep starts at the params.
+
+  Args:
+    path: A workdir, its checkpoints folder or a step folder of the run to
+      continue (``config.train.init_from``); the model must be the same.
+    state: The freshly initialized TrainState of the new run.
+    batches: ``input_pipeline.TrainBatches``, moved to the saved position.
+
+  Raises:
+    CheckpointError: no readable checkpoint, or one of another model.
+  """
   folder = step_folder(pathlib.Path(path))
+  raw = _restore_raw(folder)
+  host = jax.tree.map(np.asarray, jax.device_get(state))
+  for name in ('params', 'batch_stats'):
+    mine = jax.tree.map(np.shape, getattr(host, name))
+    theirs = jax.tree.map(np.shape, raw[name])
+    if mine != theirs:
+      raise CheckpointError(
+          f'config.train.init_from: {folder} holds {name} of another model '
+          '(the shapes differ from this config\'s)')
+  step = int(raw['step'])
+  adam = _find(raw['opt_state'], {'count', 'mu', 'nu'})
+  ema = _find(raw['opt_state'], {'ema'})
+  if adam is None:
+    raise CheckpointError(f'config.train.init_from: {folder} holds no Adam '
+                          'state')
+  values = {'count': np.asarray(step, np.int32), 'mu': adam['mu'],
+            'nu': adam['nu']}
+  if optax.tree_utils.tree_get(host.opt_state, 'ema') is not None:
+    values['ema'] = ema['ema'] if ema else raw['params']
+  opt_state = optax.tree_utils.tree_set(host.opt_state, **values)
+  host = host.replace(step=step, params=raw['params'],
+                      batch_stats=raw['batch_stats'], opt_state=opt_state)
+  state = jax.tree.map(
+      lambda new, old: jax.device_put(np.asarray(new, old.dtype),
+                                      old.sharding), host, state)
+  manager = ocp.CheckpointManager(folder.parent, options=(
+      ocp.CheckpointManagerOptions(read_only=True)))
   try:
-    checkpointer = ocp.PyTreeCheckpointer()
-    meta = checkpointer.metadata(folder / 'state').item_metadata.tree
-    # Restore as host numpy arrays: the training mesh may not exist here.
-    restore_args = jax.tree.map(
-        lambda _: ocp.RestoreArgs(restore_type=np.ndarray), meta)
-    tree = checkpointer.restore(folder / 'state', args=ocp.args.PyTreeRestore(
-        restore_args=restore_args))
-    return {'params': tree['params'], 'batch_stats': tree['batch_stats']}
+    manager.restore(step, args=ocp.args.Composite(
+        data=grain.checkpoint.CheckpointRestore(batches.grain_iterator)))
   except Exception as e:  # orbax raises many types for unreadable files
-    raise CheckpointError(f'{folder}: corrupt or unreadable checkpoint '
+    raise CheckpointError(f'{folder}: cannot read its data position '
                           f'({type(e).__name__}: {e})') from e
+  finally:
+    manager.close()
+  return state, step
 
 
 def _git_commit() -> str | None:

@@ -47,13 +47,21 @@ def get_config() -> ml_collections.ConfigDict:
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 16        # global batch, split over devices
   config.train.learning_rate = 1e-3
-  # 'constant' (the paper's) or 'cosine': linear warm-up over warmup_steps,
+  # 'constant' (the paper's); 'cosine': linear warm-up over warmup_steps,
   # cosine decay to learning_rate * final_lr_fraction at decay_steps
-  # (0 = num_steps); see train.learning_rate.
+  # (0 = num_steps); 'wsd': warm-up, constant until decay_start_step, linear
+  # decay to the final rate at decay_steps. See optimizer.learning_rate.
   config.train.lr_schedule = 'constant'
   config.train.warmup_steps = 0
+  config.train.decay_start_step = 0
   config.train.decay_steps = 0
   config.train.final_lr_fraction = 0.0
+  # Moving average of the params (0 = none); validated and exported if kept.
+  config.train.ema_decay = 0.0
+  # A checkpoint (workdir or step folder) of a run with the same model that
+  # a new workdir continues from: e.g. a 'wsd' decay branching off a
+  # 'constant' run at decay_start_step (checkpoints.restore_branch).
+  config.train.init_from = ''
   # BatchNorm folded into the convolutions and matrix-product gradients
   # (jaxmelody/fast_model.py): the same step to float32 rounding, several
   # times faster on CPU. False = differentiate the flax module as written.

@@ -19,7 +19,6 @@ import jax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 import jax.numpy as jnp
 import numpy as np
-import optax
 import tensorboardX
 import tqdm
 
@@ -29,6 +28,7 @@ from jaxmelody import fast_model
 from jaxmelody import inference
 from jaxmelody import input_pipeline
 from jaxmelody import models
+from jaxmelody import optimizer
 from jaxmelody import workdir_config
 from jaxmelody.errors import ConfigError, JaxMelodyError
 
@@ -134,37 +134,10 @@ def training_apply_fn(config):
   return model.apply
 
 
-def learning_rate(train_config):
-  """Adam's learning rate: a constant (the paper's) or a schedule.
-
-  ``lr_schedule='constant'`` (default) is ``learning_rate`` throughout;
-  ``'cosine'`` warms up linearly from 0 over ``warmup_steps``, then decays
-  along a cosine to ``learning_rate * final_lr_fraction`` at ``decay_steps``
-  (0 = ``num_steps``) and stays there.
-
-  Raises:
-    ConfigError: an unknown schedule.
-  """
-  lr = float(train_config.learning_rate)
-  kind = train_config.get('lr_schedule', 'constant')
-  if kind == 'constant':
-    return lr
-  if kind != 'cosine':
-    raise ConfigError(f'config.train.lr_schedule: {kind!r} is not one of '
-                      "('constant', 'cosine')")
-  warmup = int(train_config.get('warmup_steps', 0))
-  decay = int(train_config.get('decay_steps', 0)) or int(
-      train_config.num_steps)
-  return optax.warmup_cosine_decay_schedule(
-      init_value=0.0 if warmup else lr, peak_value=lr,
-      warmup_steps=warmup, decay_steps=max(decay, warmup + 1),
-      end_value=lr * float(train_config.get('final_lr_fraction', 0.0)))
-
-
 def create_train_state(config, mesh: Mesh) -> TrainState:
   """Fresh state from config.train.seed, created replicated on the mesh."""
   model = models.create_model(config.model)
-  tx = optax.adam(learning_rate(config.train))
+  tx = optimizer.make_optimizer(config.train)
   apply_fn = training_apply_fn(config)
 
   def init(rng):
@@ -180,10 +153,14 @@ def create_train_state(config, mesh: Mesh) -> TrainState:
 
 
 def host_variables(state: TrainState) -> dict[str, Any]:
-  """{'params', 'batch_stats'} as numpy (from this process's replica)."""
+  """{'params', 'batch_stats'} as numpy (from this process's replica).
+
+  The params are the ones validation and export use: their moving average
+  when the recipe keeps one (``optimizer.eval_params``).
+  """
+  params = optimizer.eval_params(state.params, state.opt_state)
   return jax.tree.map(lambda a: np.asarray(a.addressable_data(0)),
-                      {'params': state.params,
-                       'batch_stats': state.batch_stats})
+                      {'params': params, 'batch_stats': state.batch_stats})
 
 
 def _every(step: int, period: int) -> bool:
@@ -264,6 +241,10 @@ def train_and_evaluate(config, workdir) -> TrainState:
                                       batches)
   if start:
     tqdm.tqdm.write(f'resuming from {ckpts.directory / str(start)}',
+                    file=sys.stderr)
+  elif tc.get('init_from'):
+    state, start = checkpoints.restore_branch(tc.init_from, state, batches)
+    tqdm.tqdm.write(f'continuing {tc.init_from} from its step {start}',
                     file=sys.stderr)
   step_fn = jit_train_step(mesh)
   lead = jax.process_index() == 0

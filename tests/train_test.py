@@ -193,19 +193,38 @@ def test_train_and_evaluate_outputs_resume_and_nan_stop(tmp_path,
   assert steps[-1] == 6
 
 
-def test_learning_rate_schedules():
-  config = smoke_config().train
-  assert train.learning_rate(config) == config.learning_rate
-  config.lr_schedule = 'cosine'
-  config.warmup_steps, config.decay_steps = 10, 110
-  config.final_lr_fraction = 0.1
-  schedule = train.learning_rate(config)
-  lr = config.learning_rate
-  assert float(schedule(0)) == 0.0
-  assert abs(float(schedule(5)) - lr / 2) < 1e-9
-  assert abs(float(schedule(10)) - lr) < 1e-9
-  assert abs(float(schedule(60)) - lr * 0.55) < 1e-6   # half way down
-  assert abs(float(schedule(500)) - lr * 0.1) < 1e-9
-  config.lr_schedule = 'step'
-  with pytest.raises(train.ConfigError, match='lr_schedule'):
-    train.learning_rate(config)
+
+@pytest.mark.slow
+def test_a_decay_branch_equals_the_schedule_run_from_scratch(tmp_path,
+                                                             monkeypatch):
+  """init_from: a 'wsd' decay off a 'constant' run's step-3 checkpoint."""
+  clips = [fake_clip(i, 70 + 10 * i) for i in range(4)]
+  monkeypatch.setattr(input_pipeline, 'train_and_validation',
+                      lambda data_config: (clips, None))
+
+  def run(workdir, **changes):
+    config = smoke_config()
+    config.train.update(num_steps=6, checkpoint_every_steps=3,
+                        log_every_steps=3, lr_schedule='wsd',
+                        decay_start_step=3, final_lr_fraction=0.0)
+    config.train.update(changes)
+    return jax.device_get(train.train_and_evaluate(config, tmp_path / workdir))
+
+  run('trunk', lr_schedule='constant', num_steps=3)
+  whole = run('whole')
+  branch = run('branch', init_from=str(tmp_path / 'trunk'), ema_decay=0.5)
+  assert int(branch.step) == 6
+  # The same batches and updates: equal up to float rounding.
+  for name in ('params', 'batch_stats'):
+    for a, b in zip(jax.tree.leaves(getattr(whole, name)),
+                    jax.tree.leaves(getattr(branch, name))):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+  ema = train.optimizer.eval_params(branch.params, branch.opt_state)
+  assert ema is not branch.params
+  diffs = [np.abs(e - p).max() for e, p in zip(jax.tree.leaves(ema),
+                                               jax.tree.leaves(branch.params))]
+  assert 0 < max(diffs) and all(np.isfinite(diffs))
+  # Export and inference read the average from the checkpoint too.
+  saved = train.checkpoints.restore_variables(tmp_path / 'branch')
+  for a, b in zip(jax.tree.leaves(saved['params']), jax.tree.leaves(ema)):
+    np.testing.assert_array_equal(a, b)
