@@ -104,7 +104,7 @@ class Decoding:
   voicing_threshold: float | None = None
 
 
-def _melody(samples, model, how: Decoding = Decoding()
+def melody_of(samples, model, how: Decoding = Decoding()
             ) -> tuple[Melody, np.ndarray]:
   """Melody and CFP [3, 256, T] of 16 kHz mono samples."""
   cfp = cfp_lib.compute_cfp(samples, FEATURES.sample_rate)
@@ -153,7 +153,7 @@ def extract_melody(audio, sr=None, *, checkpoint=None, config=None,
       raise errors.AudioError('audio: a numpy array needs its sample rate; '
                               'call extract_melody(samples, sr=<Hz>)')
     samples = audio_lib.prepare_audio(audio, sr, res_type=res_type)
-  return _melody(samples, get_model(config, checkpoint), how)[0]
+  return melody_of(samples, get_model(config, checkpoint), how)[0]
 
 
 def expand_audio(spec):
@@ -205,13 +205,17 @@ def _check_writable(output_dir: str) -> None:
                              f'folder ({e.strerror or e})') from e
 
 
-def _write_csv(path, times, values, name: str) -> None:
+def csv_text(times, values, name: str) -> str:
   """``# time_s,<name>`` then one ``t,value`` row per frame (0 printed as 0)."""
+  return f'# time_s,{name}\n' + ''.join(
+      f'{t:.3f},{v:.3f}\n' if v > 0 else f'{t:.3f},0\n'
+      for t, v in zip(times, values))
+
+
+def _write_csv(path, times, values, name: str) -> None:
   with atomic_path(path) as tmp:
-    with open(tmp, 'w', encoding='utf-8') as f:
-      f.write(f'# time_s,{name}\n')
-      f.writelines(f'{t:.3f},{v:.3f}\n' if v > 0 else f'{t:.3f},0\n'
-                   for t, v in zip(times, values))
+    pathlib.Path(tmp).write_text(csv_text(times, values, name),
+                                 encoding='utf-8')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,7 +232,7 @@ def _predict_file(path, stem, model, output_dir, *, outputs: Outputs,
   """Writes the outputs of one file; returns its duration in seconds."""
   from jaxmelody import plots  # pylint: disable=g-import-not-at-top
   samples = audio_lib.load_audio(path, res_type=res_type)
-  melody, cfp = _melody(samples, model, how)
+  melody, cfp = melody_of(samples, model, how)
   base = os.path.join(output_dir, stem)
   _write_csv(base + '.csv', melody.times, melody.f0_hz, 'f0_hz')
   if outputs.confidence:

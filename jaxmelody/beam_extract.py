@@ -1,0 +1,320 @@
+"""Melody extraction at catalogue scale: an Apache Beam pipeline.
+
+  jaxmelody-beam --input='songs/*.mp3' --output=melody_out
+      [--input_list=FILE] [--checkpoint=PATH] [--decoder=viterbi]
+      [--voicing_threshold=P] [--batch_size=8]
+      [--runner=DirectRunner] [any Beam pipeline option]
+
+The same extraction as ``jaxmelody FILES`` (``predict.extract_melody``), as
+a pipeline that runs locally (DirectRunner) or on Dataflow, Flink or Spark.
+Inputs are globs or paths on any filesystem Beam reads (local, gs://, s3://,
+hdfs://), or a text file listing one per line. Outputs, in ``--output``:
+
+- ``<stem>.csv`` per track, the format of ``jaxmelody``'s CSV (two inputs
+  with one stem get ``<stem>-2``, ... in path order, as ``jaxmelody`` does);
+- ``summary.csv``: ``track,path,duration_s,melody_s,mean_confidence,error``
+  sorted by track; ``mean_confidence`` is the mean voicing probability of
+  the frames reported as melody; a file that could not be processed is a
+  row with its ``error`` (the pipeline itself does not fail).
+
+Each worker loads and compiles the model once (``DoFn.setup``); clips come
+in batches (``beam.BatchElements``) and pad to the model's fixed lengths,
+so the compiled forward passes are reused from clip to clip.
+"""
+
+import argparse
+import contextlib
+import csv
+import io
+import logging
+import os
+import pathlib
+import sys
+import tempfile
+
+from jaxmelody import errors
+
+SUMMARY_NAME = 'summary.csv'
+SUMMARY_COLUMNS = ('track', 'path', 'duration_s', 'melody_s',
+                   'mean_confidence', 'error')
+
+
+def _beam():
+  try:
+    import apache_beam as beam  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise errors.ConfigError(
+        "apache-beam is not installed: pip install 'jaxmelody[beam]'") from e
+  return beam
+
+
+def _is_local(path: str) -> bool:
+  return '://' not in path or path.startswith('file://')
+
+
+def _load(path: str):
+  """16 kHz mono samples of a file on any filesystem Beam reads."""
+  from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
+  from jaxmelody import audio  # pylint: disable=g-import-not-at-top
+  if _is_local(path):
+    return audio.load_audio(path.removeprefix('file://'))
+  try:
+    with FileSystems.open(path) as f:
+      data = f.read()
+  except Exception as e:  # each filesystem raises its own types
+    raise errors.AudioError(f'{path}: cannot read ({e})') from e
+  with tempfile.NamedTemporaryFile(suffix=pathlib.PurePosixPath(path).suffix
+                                   ) as tmp:
+    tmp.write(data)
+    tmp.flush()
+    return audio.load_audio(tmp.name)
+
+
+def _write(path: str, text: str) -> None:
+  """Writes text so that ``path`` never holds a partial file."""
+  from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
+  tmp = f'{path}.tmp-{os.getpid()}'
+  with FileSystems.create(tmp) as f:
+    f.write(text.encode('utf-8'))
+  FileSystems.rename([tmp], [path])
+
+
+def _match(pattern: str):
+  """(path, None) per file a glob or path names, or (pattern, error)."""
+  from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
+  if _is_local(pattern):  # relative to where the command was started
+    pattern = os.path.abspath(pattern.removeprefix('file://'))
+  try:
+    found = sorted(m.path for r in FileSystems.match([pattern])
+                   for m in r.metadata_list)
+  except Exception as e:  # each filesystem raises its own types
+    found, reason = [], str(e).splitlines()[0] if str(e) else type(e).__name__
+  else:
+    reason = 'no file matches'
+  return [(p, None) for p in found] or [(pattern, f'{pattern}: {reason}')]
+
+
+def _unique_stems(stem_paths):
+  """(path, out stem) for one stem's paths, in path order: x, x-2, ..."""
+  stem, paths = stem_paths
+  return [(p, stem if i == 0 else f'{stem}-{i + 1}')
+          for i, p in enumerate(sorted(paths))]
+
+
+def _row(track, path, duration='', melody='', confidence='', error=''):
+  return dict(zip(SUMMARY_COLUMNS,
+                  (track, path, duration, melody, confidence, error)))
+
+
+def summary_text(rows) -> str:
+  """The summary CSV of all rows, sorted by track then path."""
+  out = io.StringIO()
+  writer = csv.DictWriter(out, SUMMARY_COLUMNS, lineterminator='\n')
+  writer.writeheader()
+  writer.writerows(sorted(rows, key=lambda r: (r['track'], r['path'])))
+  return out.getvalue()
+
+
+class ExtractMelodies:
+  """The DoFn body: a batch of (path, stem) in, summary rows out.
+
+  Kept apart from ``beam.DoFn`` (``make_dofn``) so that it is plain Python.
+  """
+
+  def __init__(self, config, checkpoint, output, decoder, voicing_threshold):
+    self.config, self.checkpoint, self.output = config, checkpoint, output
+    self.decoder, self.threshold = decoder, voicing_threshold
+    self._model = None
+
+  def setup(self):
+    from jaxmelody import predict  # pylint: disable=g-import-not-at-top
+    self._model = predict.get_model(self.config, self.checkpoint)
+
+  def process(self, batch):
+    from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
+    from jaxmelody import predict  # pylint: disable=g-import-not-at-top
+    from jaxmelody.features import FEATURES  # pylint: disable=g-import-not-at-top
+    how = predict.Decoding(self.decoder, self.threshold)
+    for path, stem in batch:
+      try:
+        samples = _load(path)
+        melody, _ = predict.melody_of(samples, self._model, how)
+        _write(FileSystems.join(self.output, f'{stem}.csv'),
+               predict.csv_text(melody.times, melody.f0_hz, 'f0_hz'))
+      except Exception as e:  # a bad file is a row, never a failed pipeline
+        if not isinstance(e, errors.JaxMelodyError):
+          e = f'{path}: {type(e).__name__}: {e}'
+        yield _row(stem, path, error=str(e))
+        continue
+      voiced = melody.f0_hz > 0
+      yield _row(stem, path, f'{len(samples) / FEATURES.sample_rate:.3f}',
+                 f'{voiced.sum() * FEATURES.frame_seconds:.3f}',
+                 f'{melody.voicing[voiced].mean():.4f}' if voiced.any()
+                 else '')
+
+
+def make_dofn(body: ExtractMelodies):
+  """``body`` as a ``beam.DoFn``."""
+  beam = _beam()
+
+  class _DoFn(beam.DoFn):
+    def setup(self):
+      body.setup()
+
+    def process(self, batch):
+      yield from body.process(batch)
+
+  return _DoFn()
+
+
+def build(pipeline, inputs, output, *, input_list='', config=None,
+          checkpoint=None, decoder='argmax', voicing_threshold=None,
+          batch_size=8):
+  """Adds the extraction to ``pipeline``; returns the summary PCollection.
+
+  Args:
+    pipeline: a ``beam.Pipeline``.
+    inputs: globs or paths (any filesystem Beam reads).
+    output: the output folder (created if needed).
+    input_list: optional text file with one path or glob per line.
+    config: full config (default: ``predict.default_config()``).
+    checkpoint, decoder, voicing_threshold: as ``predict.extract_melody``.
+    batch_size: most clips per batch handed to a worker.
+  """
+  beam = _beam()
+  from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
+  from jaxmelody import decoding, inference, predict  # pylint: disable=g-import-not-at-top
+  decoding.check(decoder, voicing_threshold)
+  config = config or predict.default_config()
+  # Fails here, with one clear error, rather than in every worker's setup.
+  inference.resolve_variables(checkpoint, config)
+  if _is_local(output):
+    output = os.path.abspath(output.removeprefix('file://'))
+    os.makedirs(output, exist_ok=True)
+  # Local paths are made absolute here, where the command was started.
+  patterns = pipeline | 'Inputs' >> beam.Create(
+      [os.path.abspath(p) if _is_local(p) else p for p in inputs])
+  if input_list:
+    listed = (pipeline | 'ReadList' >> beam.io.ReadFromText(input_list)
+              | 'Strip' >> beam.Map(str.strip) | beam.Filter(bool))
+    patterns = (patterns, listed) | 'AllInputs' >> beam.Flatten()
+  matched = patterns | 'Match' >> beam.FlatMap(_match)
+  unmatched = (matched | 'Unmatched' >> beam.Filter(lambda m: m[1])
+               | 'NoFileRow' >> beam.Map(lambda m: _row('', m[0], error=m[1])))
+  named = (matched | 'Matched' >> beam.Filter(lambda m: not m[1])
+           | 'ByStem' >> beam.Map(lambda m: (pathlib.PurePosixPath(
+               m[0]).stem, m[0]))
+           | 'Group' >> beam.GroupByKey()
+           | 'UniqueStems' >> beam.FlatMap(_unique_stems))
+  body = ExtractMelodies(config, checkpoint, output, decoder,
+                         voicing_threshold)
+  rows = (named | 'Spread' >> beam.Reshuffle()
+          | 'Batch' >> beam.BatchElements(min_batch_size=1,
+                                          max_batch_size=batch_size)
+          | 'Extract' >> beam.ParDo(make_dofn(body)))
+  summary = ((rows, unmatched) | 'AllRows' >> beam.Flatten()
+             | 'Collect' >> beam.combiners.ToList())
+  summary | 'WriteSummary' >> beam.Map(lambda all_rows: _write(
+      FileSystems.join(output, SUMMARY_NAME), summary_text(all_rows)))
+  return summary
+
+
+def _parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(
+      prog='jaxmelody-beam',
+      description='Extract the melody of many recordings with Apache Beam '
+      '(locally or on Dataflow, Flink, Spark). Flags not listed here go to '
+      'Beam (--runner, --direct_num_workers, --project, ...).',
+      epilog="example: jaxmelody-beam --input='songs/*.mp3' --output=f0 "
+      '--direct_num_workers=2 --direct_running_mode=multi_processing')
+  parser.add_argument('--input', action='append', default=[],
+                      help='a glob or path (repeatable; any filesystem Beam '
+                      'reads)')
+  parser.add_argument('--input_list', default='',
+                      help='a text file with one path or glob per line')
+  parser.add_argument('--output', required=True,
+                      help='folder for <stem>.csv and summary.csv')
+  parser.add_argument('--checkpoint', default=None,
+                      help='other weights (default: the bundled model)')
+  parser.add_argument('--decoder', choices=('argmax', 'viterbi'),
+                      default='argmax')
+  parser.add_argument('--voicing_threshold', type=float, default=None)
+  parser.add_argument('--batch_size', type=int, default=8,
+                      help='most clips per worker batch (default: 8)')
+  parser.add_argument('-v', '--verbose', action='store_true',
+                      help='show library warnings and Beam log lines')
+  return parser
+
+
+def _pipeline_options(beam_args):
+  """Beam's PipelineOptions; unknown or malformed flags are ConfigErrors."""
+  from apache_beam.options.pipeline_options import PipelineOptions  # pylint: disable=g-import-not-at-top
+  options = PipelineOptions(beam_args)
+  captured = io.StringIO()
+  try:
+    with contextlib.redirect_stderr(captured):  # argparse's whole usage
+      known = options.get_all_options()
+      every = options.get_all_options(retain_unknown_options=True)
+  except SystemExit as e:
+    reason = (captured.getvalue().strip().splitlines() or [''])[-1]
+    raise errors.ConfigError(
+        f'Beam option: {reason.partition("error: ")[2] or reason}') from e
+  unknown = sorted(set(every) - set(known))
+  if unknown:
+    raise errors.ConfigError(
+        f'unknown option(s) --{", --".join(unknown)}: neither '
+        "jaxmelody-beam's (see --help) nor Beam's")
+  return options
+
+
+def main(argv=None) -> int:
+  """Runs the pipeline; 0 = all done, 1 = some files failed, 2 = error."""
+  args, beam_args = _parser().parse_known_args(argv)
+  from jaxmelody import cli  # pylint: disable=g-import-not-at-top
+  if not args.verbose:
+    cli.quiet_libraries()
+    logging.getLogger().setLevel(logging.ERROR)  # Beam logs to the root
+  try:
+    if not (args.input or args.input_list):
+      raise errors.ConfigError('no input: give --input and/or --input_list')
+    if args.batch_size < 1:
+      raise errors.ConfigError(f'--batch_size: must be >= 1, got '
+                               f'{args.batch_size}')
+    beam = _beam()
+    with beam.Pipeline(options=_pipeline_options(beam_args)) as pipeline:
+      build(pipeline, args.input, args.output, input_list=args.input_list,
+            checkpoint=args.checkpoint, decoder=args.decoder,
+            voicing_threshold=args.voicing_threshold,
+            batch_size=args.batch_size)
+  except errors.JaxMelodyError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print('error: interrupted: the CSVs already written are complete',
+          file=sys.stderr)
+    return 130
+  return report(args.output)
+
+
+def report(output: str) -> int:
+  """Prints the one-line summary of a finished run; 1 if any file failed."""
+  from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
+  with FileSystems.open(FileSystems.join(output, SUMMARY_NAME)) as f:
+    rows = list(csv.DictReader(io.TextIOWrapper(f, encoding='utf-8')))
+  failed = [r for r in rows if r['error']]
+  audio_s = sum(float(r['duration_s'] or 0) for r in rows)
+  print(f'jaxmelody-beam: {len(rows) - len(failed)} file(s) -> {output}, '
+        f'{audio_s:.1f} s of audio, {len(failed)} failed (see '
+        f'{SUMMARY_NAME})', flush=True)
+  return 1 if failed else 0
+
+
+def console_main() -> None:
+  """The console-script entry point."""
+  from jaxmelody import runtime  # pylint: disable=g-import-not-at-top
+  runtime.reexec_with_tuned_malloc()
+  sys.exit(main())
+
+
+if __name__ == '__main__':
+  console_main()

@@ -1,0 +1,88 @@
+"""The Beam extraction pipeline (DirectRunner) against the `jaxmelody` command."""
+
+import csv
+import pathlib
+
+import pytest
+import soundfile as sf
+
+from jaxmelody import cli
+from jaxmelody import default_config
+from jaxmelody import synth
+
+pytest.importorskip('apache_beam', reason="apache-beam is an optional extra: "
+                    "pip install '.[beam]'")
+from jaxmelody import beam_extract  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+@pytest.fixture(scope='module')
+def weights(tmp_path_factory, save_random_weights):
+  folder = tmp_path_factory.mktemp('weights')
+  save_random_weights(default_config.get_config().model, folder)
+  return folder
+
+
+@pytest.fixture(scope='module')
+def songs(tmp_path_factory):
+  """Two clips named 'take' in two folders, one more, and a broken file."""
+  root = tmp_path_factory.mktemp('songs')
+  for i, rel in enumerate(('a/take.wav', 'b/take.flac', 'a/solo.wav')):
+    (root / rel).parent.mkdir(exist_ok=True)
+    sf.write(root / rel, synth.synthesize(i, 0.6 + 0.2 * i).audio, 16000)
+  (root / 'a' / 'broken.wav').write_text('not audio\n' * 40)
+  return root
+
+
+def _summary(out: pathlib.Path):
+  with open(out / beam_extract.SUMMARY_NAME, encoding='utf-8') as f:
+    return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+def test_pipeline_writes_what_the_command_writes(songs, weights, tmp_path,
+                                                  capsys):
+  listed = tmp_path / 'list.txt'
+  listed.write_text(f'{songs}/b/*.flac\n\n{songs}/nothing/*.wav\n')
+  out = tmp_path / 'beam'
+  status = beam_extract.main([
+      f'--input={songs}/a/*.wav', f'--input_list={listed}',
+      f'--output={out}', f'--checkpoint={weights}', '--batch_size=2',
+      '--runner=DirectRunner'])
+  assert status == 1  # the broken file and the empty glob are rows
+  rows = _summary(out)
+  assert [(r['track'], bool(r['error'])) for r in rows] == [
+      ('', True), ('broken', True), ('solo', False), ('take', False),
+      ('take-2', False)]
+  assert 'no file matches' in rows[0]['error']
+  assert 'broken.wav' in rows[1]['error']
+  assert rows[3]['path'].endswith('a/take.wav')   # path order: a/ before b/
+  assert float(rows[2]['duration_s']) == pytest.approx(1.0, abs=0.02)
+  assert 'jaxmelody-beam: 3 file(s)' in capsys.readouterr().out
+  # The CSVs are those of `jaxmelody FILES`, byte for byte.
+  ref = tmp_path / 'cli'
+  cli.main([str(songs / 'a' / 'take.wav'), str(songs / 'a' / 'solo.wav'),
+            str(songs / 'b' / 'take.flac'), '-o', str(ref), '--checkpoint',
+            str(weights)])
+  for name in ('take.csv', 'solo.csv', 'take-2.csv'):
+    assert (out / name).read_text() == (ref / name).read_text(), name
+  assert sorted(p.name for p in out.iterdir()) == [
+      'solo.csv', 'summary.csv', 'take-2.csv', 'take.csv']
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['--output=x'], 'no input'),
+    (['--output=x', '--input=a.wav', '--batch_size=0'], 'batch_size'),
+    (['--output=x', '--input=a.wav', '--decoder=viterbi',
+      '--voicing_threshold=2'], 'voicing threshold'),
+    (['--output=x', '--input=a.wav', '--checkpoint=nowhere'], 'nowhere'),
+    (['--output=x', '--input=a.wav', '--direct_num_workers=two'],
+     'direct_num_workers'),
+    (['--output=x', '--input=a.wav', '--bogus_flag=3'], 'bogus_flag'),
+])
+def test_unusable_requests_exit_2_with_one_error_line(argv, message,
+                                                      tmp_path, capsys,
+                                                      monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  assert beam_extract.main(argv) == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert len(err) == 1 and err[0].startswith('error: ') and message in err[0]
