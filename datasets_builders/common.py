@@ -14,6 +14,7 @@ Built datasets hold, per example (T = number of 16 ms frames of the clip):
 """
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -155,6 +156,56 @@ def encode_file(track_id: str, audio_path: pathlib.Path,
   """
   samples = audio_lib.load_audio(audio_path, res_type=RES_TYPE)
   return track_id, encode(track_id, samples, ref_times, ref_f0)
+
+
+def encode_pair(item, read_labels):
+  """(key, example) of a ``(track_id, (audio path, label path))`` item.
+
+  ``read_labels(label_path) -> (times, f0_hz)``. A module-level function, so
+  Beam workers can unpickle it.
+  """
+  track_id, (audio_path, label_path) = item
+  times, f0 = read_labels(label_path)
+  return encode_file(track_id, audio_path, times, f0)
+
+
+class MelodyBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+  """Base of the corpus builders: single-process or Apache Beam generation.
+
+  A build whose download config names a Beam runner or Beam options
+  (``tfds.download.DownloadConfig(beam_runner=..., beam_options=...)``,
+  ``config.data.beam_options``) generates its examples as a Beam pipeline,
+  each clip's CFP on whichever worker gets it; otherwise in this process.
+  The examples are the same either way (``testing.BuilderTestCase`` checks).
+  """
+
+  _beam = False
+
+  def _generate_splits(self, dl_manager, download_config):
+    # The one place TFDS shows a builder its download config.
+    self._beam = bool(download_config.beam_runner
+                      or download_config.beam_options)
+    return super()._generate_splits(dl_manager, download_config)
+
+  def examples(self, items, make):
+    """``make(item) -> (key, example)`` over items in order.
+
+    Returns:
+      An iterator; in a Beam build a Beam PTransform whose keys are the
+      items' positions instead: TFDS's Beam writer stores an unshuffled
+      dataset sorted by integer key, so the order (track ids) stays that
+      of a single-process build. ``make`` must pickle (module-level).
+    """
+    if not self._beam:
+      return map(make, items)
+    beam = tfds.core.lazy_imports.apache_beam
+    return (beam.Create(list(enumerate(items)))
+            | beam.Map(functools.partial(_indexed, make=make)))
+
+
+def _indexed(index_item, make):
+  index, item = index_item
+  return index, make(item)[1]
 
 
 def manual_dir(dl_manager, name: str, instructions: str) -> pathlib.Path:

@@ -8,7 +8,8 @@ the builder) but builds array_record into a temporary folder and reads it
 back with ``as_data_source``. It checks the split sizes, that the keys are
 track ids (never paths), that examples are stored in track-id order, the
 feature shapes and dtypes, the target/f0 agreement, split disjointness and
-that a reloaded builder sees the same data.
+that a reloaded builder sees the same data; and that a Beam build
+(DirectRunner, when apache-beam is installed) stores the same examples.
 """
 
 import pathlib
@@ -86,6 +87,38 @@ class BuilderTestCase(unittest.TestCase):
     reloaded = tfds.builder_from_directory(builder.data_dir)
     for split, expected in self.SPLITS.items():
       self.assertLen(reloaded.as_data_source(split=split), expected)
+
+  def test_beam_build_equals_single_process_build(self):
+    """A Beam build (DirectRunner) stores the very same examples, in order."""
+    if self.DATASET_CLASS is None:
+      self.skipTest('base class')
+    try:
+      from apache_beam.options import pipeline_options  # pylint: disable=g-import-not-at-top
+    except ImportError:
+      self.skipTest("apache-beam is an optional extra: pip install '.[beam]'")
+    config = self._configs()[0]
+    with tempfile.TemporaryDirectory() as one, \
+        tempfile.TemporaryDirectory() as other:
+      plain = self._build(config, one)
+      beamed = self._build(config, other, beam_options=(
+          pipeline_options.PipelineOptions(['--runner=DirectRunner'])))
+      for split in self.SPLITS:
+        want = plain.as_data_source(split=split)
+        got = beamed.as_data_source(split=split)
+        self.assertLen(got, len(want))
+        for a, b in zip(want, got):
+          self.assertEqual(set(a), set(b))
+          for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+  def _build(self, config, data_dir, beam_options=None):
+    builder = self.DATASET_CLASS(config=config, data_dir=data_dir)
+    manual = self.dummy_data if builder.MANUAL_DOWNLOAD_INSTRUCTIONS else None
+    builder.download_and_prepare(
+        file_format='array_record',
+        download_config=tfds.download.DownloadConfig(
+            manual_dir=manual, beam_options=beam_options))
+    return builder
 
   def _check_example(self, example) -> str:
     cfp, target = example['cfp'], example['target']

@@ -17,6 +17,7 @@ import contextlib
 import io
 import os
 import pathlib
+import shlex
 import shutil
 import sys
 import time
@@ -141,15 +142,35 @@ def build(name: str, data_config, *, max_examples_per_split: int | None = None
   start = time.perf_counter()
   print(f'building dataset {builder.info.full_name} (first use) in '
         f'{builder.data_dir_root}...', file=sys.stderr, flush=True)
+  beam_options = _beam_options(data_config)
   with _quiet_tfds():
     builder.download_and_prepare(
         file_format='array_record',
         download_config=tfds.download.DownloadConfig(
-            manual_dir=manual, max_examples_per_split=max_examples_per_split))
+            manual_dir=manual, max_examples_per_split=max_examples_per_split,
+            beam_options=beam_options))
   common.write_fingerprint(builder)
   print(f'built {builder.info.full_name} in {time.perf_counter() - start:.0f}'
         ' s', file=sys.stderr, flush=True)
   return builder
+
+
+def _beam_options(data_config):
+  """Beam PipelineOptions of ``config.data.beam_options``, or None (no Beam).
+
+  Raises:
+    errors.ConfigError: Beam flags given but apache-beam is not installed.
+  """
+  flags = shlex.split(data_config.get('beam_options', '') or '')
+  if not flags:
+    return None
+  try:
+    from apache_beam.options import pipeline_options  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise errors.ConfigError(
+        'config.data.beam_options: apache-beam is not installed: pip install '
+        "'jaxmelody[beam]'") from e
+  return pipeline_options.PipelineOptions(flags)
 
 
 # TFDS's own messages and progress bars while building ('Downloading and

@@ -43,6 +43,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.synthetic_size = 64     # clips in synthetic_melody's train split
   config.data.seed = 0
   config.data.read_threads = 4        # grain threads reading/cropping clips
+  # Build datasets with Apache Beam: its flags, e.g. '--runner=DirectRunner
+  # --direct_num_workers=2 --direct_running_mode=multi_processing' (needs
+  # the [beam] extra); '' = in this process. The examples are the same.
+  config.data.beam_options = ''
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 16        # global batch, split over devices

@@ -32,6 +32,7 @@ RESUMABLE_FIELDS = frozenset({
     'data.data_dir',
     'data.manual_root',
     'data.read_threads',
+    'data.beam_options',  # how datasets are built, not what they hold
     'distributed',
 })
 

@@ -7,6 +7,8 @@ Splits: ``test`` = the 12 vocal clips singing-melody papers report on
 published scores depend on it. References are <name>REF.txt (time, Hz).
 """
 
+import functools
+
 import tensorflow_datasets as tfds
 
 from datasets_builders import common
@@ -17,7 +19,7 @@ VOCAL = splits.ADC2004_VOCAL
 FULL_SIZE = 20
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(common.MelodyBuilder):
   """ADC2004 clips with CFP features and targets."""
 
   VERSION = tfds.core.Version('1.0.0')
@@ -48,6 +50,6 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     }
 
   def _generate_examples(self, pairs):
-    for track_id, (audio_path, label_path) in pairs.items():
-      times, f0 = pitch.read_ref(label_path)
-      yield common.encode_file(track_id, audio_path, times, f0)
+    read_labels = pitch.read_ref
+    return self.examples(pairs.items(), functools.partial(
+        common.encode_pair, read_labels=read_labels))

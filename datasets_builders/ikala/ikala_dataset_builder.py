@@ -8,6 +8,8 @@ iKala readme gives the 32 ms resolution but no frame offset). Splits:
 ``train`` = the other 200. Audio is resampled to 16 kHz with 'polyphase'.
 """
 
+import functools
+
 import tensorflow_datasets as tfds
 
 from datasets_builders import common
@@ -34,7 +36,7 @@ TEST = (
 )
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(common.MelodyBuilder):
   """iKala mixtures with CFP features and targets."""
 
   VERSION = tfds.core.Version('1.0.0')
@@ -63,7 +65,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     }
 
   def _generate_examples(self, pairs):
-    for track_id, (audio_path, label_path) in pairs.items():
-      times, f0 = pitch.read_pv(label_path, hop_s=LABEL_HOP_S,
-                                offset_s=LABEL_OFFSET_S)
-      yield common.encode_file(track_id, audio_path, times, f0)
+    read_labels = functools.partial(pitch.read_pv, hop_s=LABEL_HOP_S,
+                                    offset_s=LABEL_OFFSET_S)
+    return self.examples(pairs.items(), functools.partial(
+        common.encode_pair, read_labels=read_labels))

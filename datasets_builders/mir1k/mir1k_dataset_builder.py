@@ -20,6 +20,7 @@ published MIR-1K scores were computed with.
 """
 
 import dataclasses
+import functools
 
 import tensorflow_datasets as tfds
 
@@ -47,7 +48,7 @@ class Mir1kConfig(tfds.core.BuilderConfig):
 singer = splits.mir1k_singer
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(common.MelodyBuilder):
   """MIR-1K mixtures (mono by channel mean) with CFP features and targets."""
 
   VERSION = tfds.core.Version('2.0.0')
@@ -89,7 +90,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             for split in SPLITS if ids[split]}
 
   def _generate_examples(self, pairs):
-    offset = self.builder_config.label_offset_s
-    for track_id, (audio_path, label_path) in pairs.items():
-      times, f0 = pitch.read_pv(label_path, hop_s=LABEL_HOP_S, offset_s=offset)
-      yield common.encode_file(track_id, audio_path, times, f0)
+    read_labels = functools.partial(
+        pitch.read_pv, hop_s=LABEL_HOP_S,
+        offset_s=self.builder_config.label_offset_s)
+    return self.examples(pairs.items(), functools.partial(
+        common.encode_pair, read_labels=read_labels))

@@ -8,6 +8,7 @@ train10-train13. TFDS reserves the split name ``all``: reading split 'all'
 gives all 13 clips. Audio is resampled to 16 kHz with 'polyphase'.
 """
 
+import functools
 import re
 
 import tensorflow_datasets as tfds
@@ -25,7 +26,7 @@ def track_id(stem: str) -> str:
   return match.group(1) if match else stem
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(common.MelodyBuilder):
   """MIREX05 clips with CFP features and targets."""
 
   VERSION = tfds.core.Version('1.0.0')
@@ -56,6 +57,6 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     }
 
   def _generate_examples(self, pairs):
-    for key, (audio_path, label_path) in pairs.items():
-      times, f0 = pitch.read_ref(label_path)
-      yield common.encode_file(key, audio_path, times, f0)
+    read_labels = pitch.read_ref
+    return self.examples(pairs.items(), functools.partial(
+        common.encode_pair, read_labels=read_labels))

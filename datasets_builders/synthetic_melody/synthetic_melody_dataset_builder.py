@@ -7,6 +7,7 @@ exact f0 at the 16 ms frame times.
 """
 
 import dataclasses
+import functools
 
 import tensorflow_datasets as tfds
 
@@ -38,7 +39,7 @@ def make_config(num_train: int, seed: int, duration_s: float = 6.0,
       duration_s=duration_s, seed=seed)
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(common.MelodyBuilder):
   """Synthetic mixtures with CFP features and exact targets."""
 
   VERSION = tfds.core.Version('1.0.0')
@@ -67,7 +68,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _generate_examples(self, split_number: int, size: int):
     cfg = self.builder_config
-    for index in range(size):
-      clip = synth.synthesize((cfg.seed, split_number, index), cfg.duration_s)
-      track_id = f'synth_{SPLITS[split_number]}_{index:05d}'
-      yield track_id, common.encode(track_id, clip.audio, None, clip.f0_hz)
+    return self.examples(range(size), functools.partial(
+        _example, seed=cfg.seed, split_number=split_number,
+        duration_s=cfg.duration_s))
+
+
+def _example(index: int, *, seed: int, split_number: int, duration_s: float):
+  """(key, example) of clip ``index`` of a split (picklable for Beam)."""
+  clip = synth.synthesize((seed, split_number, index), duration_s)
+  track_id = f'synth_{SPLITS[split_number]}_{index:05d}'
+  return track_id, common.encode(track_id, clip.audio, None, clip.f0_hz)
