@@ -86,6 +86,10 @@ def get_config() -> ml_collections.ConfigDict:
   # Fixed padded lengths (frames) the jitted inference compiles for.
   config.eval.pad_lengths = (256, 320, 384, 448, 512, 640, 768, 1024, 2048,
                              4096)
+  # How --mode=eval decodes: 'argmax' (the paper's) or 'viterbi'
+  # (decoding.py); voicing_threshold P in (0, 1) or 0 = the decoder's own.
+  config.eval.decoder = 'argmax'
+  config.eval.voicing_threshold = 0.0
   # Truncate decoded Hz to integers as the released code did (reproduction
   # only: it lowers RPA slightly at low pitch).
   config.eval.integer_hz = False

@@ -17,6 +17,7 @@ import mir_eval
 import numpy as np
 import tqdm
 
+from jaxmelody import decoding
 from jaxmelody import errors
 from jaxmelody import inference
 
@@ -71,7 +72,8 @@ def score_clip(times, ref_f0_hz, est_f0_hz) -> dict[str, float]:
 
 
 def evaluate_source(inference_model, source, *, progress: bool = True,
-                    max_clips=None, integer_hz: bool = False):
+                    max_clips=None, integer_hz: bool = False,
+                    decoder: str = 'argmax', voicing_threshold=None):
   """Scores every clip of a random-access source of examples.
 
   Args:
@@ -83,6 +85,8 @@ def evaluate_source(inference_model, source, *, progress: bool = True,
     integer_hz: truncate the estimates to whole Hz, as the released code did
       (it wrote them into an integer array); only for reproducing its
       per-clip figures.
+    decoder, voicing_threshold: how logits become a melody
+      (``decoding.decode``; default: the paper's argmax).
 
   Returns:
     (means, rows): means = {'VR', 'VFA', 'RPA', 'RCA', 'OA'} averaged over
@@ -102,7 +106,9 @@ def evaluate_source(inference_model, source, *, progress: bool = True,
     track_id = example['track_id']
     if isinstance(track_id, bytes):
       track_id = track_id.decode('utf-8')
-    est_f0, _ = inference_model.melody(example['cfp'])
+    est_f0, _ = decoding.decode(inference_model.logits(example['cfp']),
+                                decoder=decoder,
+                                voicing_threshold=voicing_threshold)
     if integer_hz:
       est_f0 = np.floor(est_f0)
     times = np.asarray(example['times'], np.float64)
@@ -176,6 +182,8 @@ def run_eval(config, workdir, checkpoint=None):
   from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
   if not workdir:
     raise errors.ConfigError('--workdir: eval needs a folder for its outputs')
+  decoding.check(config.eval.get('decoder', 'argmax'),
+                 config.eval.get('voicing_threshold', 0.0) or None)
   variables = inference.resolve_variables(checkpoint, config, workdir)
   model = inference.from_config(config, variables)
   results = {}
@@ -184,7 +192,9 @@ def run_eval(config, workdir, checkpoint=None):
     source = datasets.get_source(dataset, split, config.data)
     print(f'evaluating {name} ({len(source)} clips)', flush=True)
     means, rows = evaluate_source(
-        model, source, integer_hz=config.eval.get('integer_hz', False))
+        model, source, integer_hz=config.eval.get('integer_hz', False),
+        decoder=config.eval.get('decoder', 'argmax'),
+        voicing_threshold=config.eval.get('voicing_threshold', 0.0) or None)
     write_results(os.path.join(workdir, 'eval'), name, means, rows)
     results[name] = means
   print(format_table(results), flush=True)

@@ -27,6 +27,8 @@ RESUMABLE_FIELDS = frozenset({
     'eval.every_steps',
     'eval.sets',         # --mode=eval's sets; not used by training
     'eval.pad_lengths',  # compiled inference lengths; same results
+    'eval.decoder',      # --mode=eval's decoding; validation uses argmax
+    'eval.voicing_threshold',
     'eval.fast_inference',       # the same logits to float32 rounding
     'eval.fast_inference_conv',
     'data.data_dir',

@@ -15,6 +15,7 @@ import jaxmelody
 from configs import smoke
 from jaxmelody import errors
 from jaxmelody import evaluate
+from jaxmelody import pitch
 from jaxmelody.features import FEATURES
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
@@ -44,14 +45,17 @@ def unvoiced_percent(f0):
 
 
 class StubModel:
-  """Answers with a preset estimate per clip (clip index in cfp[0, 0, 0])."""
+  """Answers with a preset estimate per clip (clip index in cfp[0, 0, 0]):
+  confident logits on the class of each frame's f0 (pitch.hz_to_class)."""
 
   def __init__(self, estimates):
     self.estimates = estimates
 
-  def melody(self, cfp):
+  def logits(self, cfp):
     f0 = self.estimates[int(cfp[0, 0, 0])]
-    return f0, (f0 > 0).astype(np.float64)
+    out = np.zeros((len(f0), FEATURES.n_classes), np.float32)
+    out[np.arange(len(f0)), pitch.hz_to_class(f0)] = 20.0
+    return out
 
 
 def make_source(refs):
@@ -90,6 +94,19 @@ def test_set_score_is_the_mean_over_clips():
   first, _ = evaluate.evaluate_source(StubModel(estimates), make_source(refs),
                                       progress=False, max_clips=1)
   assert first['clips'] == 1 and first['OA'] == 100
+
+
+def test_viterbi_decoding_removes_a_one_frame_octave_jump():
+  times = FEATURES.frame_times(120)
+  ref = np.full(120, 220.0)
+  est = ref.copy()
+  est[60] = 440.0  # an octave error, alone
+  source, model = make_source([(times, ref)]), StubModel([est])
+  argmax, _ = evaluate.evaluate_source(model, source, progress=False)
+  viterbi, _ = evaluate.evaluate_source(model, source, progress=False,
+                                        decoder='viterbi')
+  assert argmax['RPA'] < 100 and argmax['RCA'] == 100
+  assert viterbi['RPA'] == 100 and viterbi['OA'] == 100
 
 
 def test_clip_without_melody_gives_no_warning():
