@@ -13,7 +13,6 @@ import pytest
 import soundfile as sf
 
 from jaxmelody import errors
-from jaxmelody import inference
 from jaxmelody import pitch
 from jaxmelody import predict
 from jaxmelody import synth
@@ -193,15 +192,6 @@ def test_extract_melody_api(setup):
       from_path.voicing) == FEATURES.n_frames(len(samples))
   with pytest.raises(AttributeError):
     from_path.f0_hz = None  # frozen
-
-
-def test_bundled_model_finds_no_melody_in_silence():
-  bundled = inference.PRETRAINED_DIR / 'dense10' / 'variables.msgpack'
-  if not bundled.is_file():
-    pytest.skip(f'{bundled} is absent: no pretrained dense10 is bundled yet '
-                '(run.py --mode=export writes one from a training workdir)')
-  melody = predict.extract_melody(np.zeros(16000, np.float32), 16000)
-  assert (melody.f0_hz == 0).all() and np.isfinite(melody.voicing).all()
 
 
 def test_csv_loads_with_mir_eval_numpy_and_pandas(setup, tmp_path):
