@@ -167,6 +167,9 @@ def main(argv):
     return 2
   try:
     return _dispatch(_load_config())
+  except errors.Interrupted as e:  # asked to stop; what it reached is saved
+    print(f'stopped: {e}', file=sys.stderr)
+    return 130
   except errors.JaxMelodyError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2

@@ -27,3 +27,7 @@ class CheckpointError(JaxMelodyError):
 
 class ConfigError(JaxMelodyError):
   """A configuration value or flag that makes no sense."""
+
+
+class Interrupted(JaxMelodyError):
+  """SIGINT/SIGTERM stopped a run after saving what it had reached."""

@@ -1,4 +1,4 @@
-"""Process settings under which XLA:CPU runs fast: glibc malloc on huge pages.
+"""Process settings: glibc malloc on huge pages, and stopping on a signal.
 
 XLA:CPU allocates its output and scratch buffers anew on every execution.
 glibc serves blocks that large with a fresh ``mmap``, so the kernel faults
@@ -13,7 +13,9 @@ Other C libraries and older glibc ignore it.
 """
 
 import os
+import signal
 import sys
+import threading
 
 TUNABLES = 'GLIBC_TUNABLES'
 HUGE_PAGES = 'glibc.malloc.hugetlb=1'
@@ -51,3 +53,37 @@ def reexec_with_tuned_malloc() -> None:
   sys.stdout.flush()
   sys.stderr.flush()
   os.execve(sys.executable, [sys.executable] + argv[1:], tuned_environ())
+
+
+class StopOnSignal:
+  """Turns SIGINT/SIGTERM into a request to stop at the next safe point.
+
+  Inside ``with StopOnSignal() as stop:`` a signal only sets
+  ``stop.requested``; the training loop checks it after each step, saves
+  that step (parameters, optimizer, data position) and raises
+  ``errors.Interrupted``, so nothing is lost and the run resumes exactly. A
+  second Ctrl-C interrupts at once. Only the main thread can own signals;
+  elsewhere this is a no-op.
+  """
+
+  def __init__(self):
+    self.requested = False
+    self._previous = {}
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      for sig in (signal.SIGINT, signal.SIGTERM):
+        self._previous[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    if self.requested and signum == signal.SIGINT:
+      raise KeyboardInterrupt
+    self.requested = True
+    print('stopping after this step; saving a checkpoint (Ctrl-C again to '
+          'stop at once)', file=sys.stderr, flush=True)
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)

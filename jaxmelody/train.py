@@ -29,8 +29,9 @@ from jaxmelody import inference
 from jaxmelody import input_pipeline
 from jaxmelody import models
 from jaxmelody import optimizer
+from jaxmelody import runtime
 from jaxmelody import workdir_config
-from jaxmelody.errors import ConfigError, JaxMelodyError
+from jaxmelody.errors import ConfigError, Interrupted, JaxMelodyError
 
 
 class NonFiniteLossError(JaxMelodyError):
@@ -253,45 +254,51 @@ def train_and_evaluate(config, workdir) -> TrainState:
                   desc='train', dynamic_ncols=True)
   frames_per_step = tc.batch_size * config.data.crop_frames
   pending, tick, last = [], time.perf_counter(), start
-  try:
-    for step in range(start + 1, tc.num_steps + 1):
-      state, metrics = step_fn(state, next(batches))
-      pending.append(metrics)
-      bar.update()
-      do_eval = validate is not None and _every(step, config.eval.every_steps)
-      do_save = (do_eval or _every(step, tc.checkpoint_every_steps)
-                 or step == tc.num_steps)
-      if not (do_save or _every(step, tc.log_every_steps)):
-        continue
-      # Syncing only here keeps the device queue full between logs; every
-      # step is still checked before any checkpoint is written.
-      host = jax.device_get(pending)
-      losses = np.array([m['loss'] for m in host])
-      _stop_unless_finite(losses, step, ckpts)
-      now = time.perf_counter()
-      scalars = {'train/loss': float(losses.mean()),
-                 'train/accuracy': float(np.mean([m['accuracy']
-                                                  for m in host])),
-                 'train/frames_per_s': frames_per_step * (step - last) / (
-                     now - tick)}
-      pending, last = [], step
-      bar.set_postfix(loss=f'{scalars["train/loss"]:.3f}',
-                      fps=f'{scalars["train/frames_per_s"]:.0f}')
-      val = validate(state) if do_eval else None
-      if val is not None:
-        scalars.update({f'val/{k}': v for k, v in val.items()})
-        bar.write(f'step {step}: validation ' + ', '.join(
-            f'{k} {v:.2f}' for k, v in val.items()))
+  with runtime.StopOnSignal() as stop:
+    try:
+      for step in range(start + 1, tc.num_steps + 1):
+        state, metrics = step_fn(state, next(batches))
+        pending.append(metrics)
+        bar.update()
+        do_eval = validate is not None and _every(step, config.eval.every_steps)
+        do_save = (do_eval or _every(step, tc.checkpoint_every_steps)
+                   or step == tc.num_steps or stop.requested)
+        if not (do_save or _every(step, tc.log_every_steps)):
+          continue
+        # Syncing only here keeps the device queue full between logs; every
+        # step is still checked before any checkpoint is written.
+        host = jax.device_get(pending)
+        losses = np.array([m['loss'] for m in host])
+        _stop_unless_finite(losses, step, ckpts)
+        now = time.perf_counter()
+        scalars = {'train/loss': float(losses.mean()),
+                   'train/accuracy': float(np.mean([m['accuracy']
+                                                    for m in host])),
+                   'train/frames_per_s': frames_per_step * (step - last) / (
+                       now - tick)}
+        pending, last = [], step
+        bar.set_postfix(loss=f'{scalars["train/loss"]:.3f}',
+                        fps=f'{scalars["train/frames_per_s"]:.0f}')
+        val = validate(state) if do_eval else None
+        if val is not None:
+          scalars.update({f'val/{k}': v for k, v in val.items()})
+          bar.write(f'step {step}: validation ' + ', '.join(
+              f'{k} {v:.2f}' for k, v in val.items()))
+        if writer is not None:
+          for name, value in scalars.items():
+            writer.add_scalar(name, value, step)
+          writer.flush()
+        if do_save:
+          ckpts.save(step, state, batches, metrics=val)
+        if stop.requested:
+          raise Interrupted(
+              f'training stopped at step {step}; its checkpoint '
+              f'{ckpts.directory / str(step)} is saved: run the same command '
+              'to resume')
+        tick = time.perf_counter()  # frames/s counts training time only
+    finally:
+      bar.close()
+      ckpts.close()
       if writer is not None:
-        for name, value in scalars.items():
-          writer.add_scalar(name, value, step)
-        writer.flush()
-      if do_save:
-        ckpts.save(step, state, batches, metrics=val)
-      tick = time.perf_counter()  # frames/s counts training time only
-  finally:
-    bar.close()
-    ckpts.close()
-    if writer is not None:
-      writer.close()
+        writer.close()
   return state

@@ -1,8 +1,12 @@
-"""The command line's contract: summary output, and `error:` lines, exit 2."""
+"""The command line's contract: summary output, `error:` lines and exit
+status 2, a signal that stops training after saving its step (exit 130)."""
 
 import pathlib
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -45,3 +49,35 @@ def test_bad_input_is_one_error_line_and_exit_2(args, message):
   assert len(lines) == 1, err
   assert lines[0].startswith('error: ') and message in lines[0]
   assert 'Traceback' not in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_training_with_its_step_saved(tmp_path, sig):
+  work = tmp_path / 'work'
+  args = ['--config=configs/smoke.py', f'--workdir={work}',
+          f'--config.data.data_dir={tmp_path / "tfds"}',
+          '--config.train.checkpoint_every_steps=100000',
+          '--config.eval.every_steps=0']
+  proc = subprocess.Popen(
+      [sys.executable, 'run.py', *args, '--config.train.num_steps=100000'],
+      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  try:
+    deadline = time.monotonic() + 240
+    while not list(work.glob('events.out.tfevents.*')):  # the loop started
+      assert proc.poll() is None and time.monotonic() < deadline
+      time.sleep(0.5)
+    time.sleep(3)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+  finally:
+    proc.kill()
+  assert proc.returncode == 130, err[-2000:]
+  stopped = [l for l in err.splitlines() if l.startswith('stopped: ')]
+  assert len(stopped) == 1 and 'is saved' in stopped[0], err[-2000:]
+  step = int(re.search(r'at step (\d+)', stopped[0]).group(1))
+  assert (work / 'checkpoints' / str(step) / 'state').is_dir()
+  # The same command resumes from there.
+  status, _, err = _run(*args, f'--config.train.num_steps={step + 1}')
+  assert status == 0, err[-2000:]
+  assert f'resuming from {work / "checkpoints" / str(step)}' in err
