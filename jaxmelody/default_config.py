@@ -41,6 +41,9 @@ def get_config() -> ml_collections.ConfigDict:
   # Singers carved out of MIR-1K train for validation (never a test set).
   config.data.val_singers = ('abjones', 'amy')
   config.data.synthetic_size = 64     # clips in synthetic_melody's train split
+  # Share of training examples drawn from synthetic_melody's train clips
+  # (input_pipeline.train_and_validation); 0 = none.
+  config.data.synthetic_fraction = 0.0
   config.data.seed = 0
   config.data.read_threads = 4        # grain threads reading/cropping clips
   # Build datasets with Apache Beam: its flags, e.g. '--runner=DirectRunner

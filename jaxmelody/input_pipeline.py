@@ -111,7 +111,47 @@ def singer(track_id) -> str:
   return splits.mir1k_singer(track_id)
 
 
+class Mixture(Sequence):
+  """All of ``first``, then ``extra`` examples cycled from ``second``."""
+
+  def __init__(self, first, second, extra: int):
+    if extra and not len(second):
+      raise DatasetError('mixed-in set: it has no examples')
+    self._first, self._second, self._extra = first, second, int(extra)
+
+  def __len__(self) -> int:
+    return len(self._first) + self._extra
+
+  def __getitem__(self, i):
+    if not 0 <= i < len(self):
+      raise IndexError(i)
+    n = len(self._first)
+    return self._first[i] if i < n else self._second[(i - n) %
+                                                     len(self._second)]
+
+
 def train_and_validation(data_config) -> tuple[Any, Any]:
+  """The training and validation sources, with synthetic clips mixed in.
+
+  ``config.data.synthetic_fraction`` f > 0 appends synthetic_melody's
+  ``train`` clips, cycled, until they make up the fraction f of the
+  training source (``Mixture``; the shuffle then spreads them over every
+  epoch); validation never changes. See ``_sources`` for the splits.
+  """
+  train, val = _sources(data_config)
+  fraction = float(data_config.get('synthetic_fraction', 0.0))
+  if not fraction or data_config.name == 'synthetic_melody':
+    return train, val
+  if not 0.0 < fraction < 1.0:
+    raise ConfigError(f'config.data.synthetic_fraction: {fraction} is not '
+                      'in [0, 1)')
+  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+  synthetic = datasets.get_source('synthetic_melody', 'train', data_config)
+  extra = round(fraction / (1.0 - fraction) * len(train))
+  return Mixture(train, synthetic, extra), val
+
+
+def _sources(data_config) -> tuple[Any, Any]:
   """The training source and the validation source (or None).
 
   mir1k: the builder writes MIR-1K ``train`` as two splits, ``validation``

@@ -205,3 +205,24 @@ def test_pitch_shift_keeps_classes_in_range():
     assert voiced.min() >= 1 and voiced.max() <= 256
     assert out['x'].sum() < crop['x'].sum() or np.array_equal(
         out['target'], target)   # rows shifted out leave zeros
+
+
+def test_synthetic_fraction_mixes_cycled_synthetic_clips(monkeypatch):
+  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+  sources = {'fit': [f'real{i}' for i in range(6)],
+             'validation': ['val'], 'train': ['syn0', 'syn1']}
+  monkeypatch.setattr(datasets, 'get_source',
+                      lambda name, split, cfg: sources[split])
+  train, val = input_pipeline.train_and_validation(
+      _data_config('mir1k', synthetic_fraction=0.25))
+  assert val == ['val']
+  # 6 real clips + 2 synthetic ones make 25%: two entries, cycled.
+  assert list(train) == sources['fit'] + ['syn0', 'syn1']
+  train, _ = input_pipeline.train_and_validation(
+      _data_config('mir1k', synthetic_fraction=0.5))
+  assert list(train) == sources['fit'] + ['syn0', 'syn1'] * 3
+  with pytest.raises(IndexError):
+    train[12]  # pylint: disable=pointless-statement
+  with pytest.raises(errors.ConfigError, match='synthetic_fraction'):
+    input_pipeline.train_and_validation(
+        _data_config('mir1k', synthetic_fraction=1.0))
