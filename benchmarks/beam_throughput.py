@@ -37,16 +37,9 @@ from benchmarks.inference_speed import load_avg, machine_info, update_results
 def _random_weights(folder: pathlib.Path) -> None:
   """Random dense10 variables in the pretrained-folder format."""
   import flax.serialization
-  import jax
-  import numpy as np
   from jaxmelody import default_config, models
-  model = models.create_model(default_config.get_config().model)
-  shapes = jax.eval_shape(
-      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
-  rng = np.random.default_rng(0)
-  variables = jax.tree.map(
-      lambda s: np.abs(rng.normal(0.5, 0.2, s.shape)).astype(np.float32),
-      shapes)
+  variables = models.random_variables(
+      models.create_model(default_config.get_config().model))
   (folder / 'variables.msgpack').write_bytes(
       flax.serialization.msgpack_serialize(variables))
 

@@ -167,6 +167,24 @@ def init_variables(model: MSFCN, rng: jax.Array,
           'batch_stats': variables['batch_stats']}
 
 
+def random_variables(model: MSFCN, seed: int = 0) -> dict[str, Any]:
+  """Random {'params', 'batch_stats'} of the model's shapes (numpy float32).
+
+  For tests and benchmarks, where the values do not matter: filled with
+  numpy from the shapes of ``jax.eval_shape`` (the model's init is never
+  compiled, which is slow on a small CPU). Running means and variances are
+  positive and away from 0 and 1, so BatchNorm is a valid, non-identity map
+  that sends padded zeros to non-zero values.
+  """
+  shapes = jax.eval_shape(
+      lambda: init_variables(model, jax.random.PRNGKey(0), frames=16))
+  rng = np.random.default_rng(seed)
+  fill = lambda s: rng.normal(0.0, 0.3, s.shape).astype(np.float32)
+  return {'params': jax.tree_util.tree_map(fill, shapes['params']),
+          'batch_stats': jax.tree_util.tree_map(
+              lambda s: np.abs(fill(s) + 0.5), shapes['batch_stats'])}
+
+
 def cfp_to_input(cfp):
   """Moves the CFP channel axis last: [..., 3, 256, T] -> [..., 256, T, 3].
 

@@ -7,19 +7,11 @@ import pytest
 import soundfile as sf
 
 from jaxmelody import cli
-from jaxmelody import default_config
 from jaxmelody import synth
 
 pytest.importorskip('apache_beam', reason="apache-beam is an optional extra: "
                     "pip install '.[beam]'")
 from jaxmelody import beam_extract  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-
-@pytest.fixture(scope='module')
-def weights(tmp_path_factory, save_random_weights):
-  folder = tmp_path_factory.mktemp('weights')
-  save_random_weights(default_config.get_config().model, folder)
-  return folder
 
 
 @pytest.fixture(scope='module')
@@ -39,14 +31,14 @@ def _summary(out: pathlib.Path):
 
 
 @pytest.mark.slow
-def test_pipeline_writes_what_the_command_writes(songs, weights, tmp_path,
-                                                  capsys):
+def test_pipeline_writes_what_the_command_writes(songs, dense10_weights,
+                                                  tmp_path, capsys):
   listed = tmp_path / 'list.txt'
   listed.write_text(f'{songs}/b/*.flac\n\n{songs}/nothing/*.wav\n')
   out = tmp_path / 'beam'
   status = beam_extract.main([
       f'--input={songs}/a/*.wav', f'--input_list={listed}',
-      f'--output={out}', f'--checkpoint={weights}', '--batch_size=2',
+      f'--output={out}', f'--checkpoint={dense10_weights}', '--batch_size=2',
       '--runner=DirectRunner'])
   assert status == 1  # the broken file and the empty glob are rows
   rows = _summary(out)
@@ -62,7 +54,7 @@ def test_pipeline_writes_what_the_command_writes(songs, weights, tmp_path,
   ref = tmp_path / 'cli'
   cli.main([str(songs / 'a' / 'take.wav'), str(songs / 'a' / 'solo.wav'),
             str(songs / 'b' / 'take.flac'), '-o', str(ref), '--checkpoint',
-            str(weights)])
+            str(dense10_weights)])
   for name in ('take.csv', 'solo.csv', 'take-2.csv'):
     assert (out / name).read_text() == (ref / name).read_text(), name
   assert sorted(p.name for p in out.iterdir()) == [

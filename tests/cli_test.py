@@ -10,18 +10,9 @@ import pytest
 import soundfile as sf
 
 from jaxmelody import cli
-from jaxmelody import default_config
 from jaxmelody import synth
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope='module')
-def weights(tmp_path_factory, save_random_weights):
-  """Random weights of the default (dense10) model, pretrained-style."""
-  folder = tmp_path_factory.mktemp('weights')
-  save_random_weights(default_config.get_config().model, folder)
-  return folder
 
 
 @pytest.fixture(scope='module')
@@ -42,11 +33,11 @@ def test_help_explains_outputs_and_options(capsys):
     assert needle in text, needle
 
 
-def test_good_and_bad_files(songs, weights, tmp_path, capsys):
+def test_good_and_bad_files(songs, dense10_weights, tmp_path, capsys):
   out = tmp_path / 'out'
   status = cli.main([str(songs / 'a, b.wav'), str(songs / 'broken.wav'),
-                     '-o', str(out), '--checkpoint', str(weights), '--midi',
-                     '--confidence'])
+                     '-o', str(out), '--checkpoint', str(dense10_weights),
+                     '--midi', '--confidence'])
   assert status == 1  # one input failed, the other was processed
   assert sorted(os.listdir(out)) == ['a, b.confidence.csv', 'a, b.csv',
                                      'a, b.mid']
@@ -61,17 +52,19 @@ def test_good_and_bad_files(songs, weights, tmp_path, capsys):
     (['missing.wav'], 'missing.wav'),
     (['x.wav', '--voicing-threshold', '1.5'], 'voicing threshold'),
 ])
-def test_unusable_requests_exit_2_with_one_error_line(argv, message, weights,
+def test_unusable_requests_exit_2_with_one_error_line(argv, message,
+                                                      dense10_weights,
                                                       tmp_path, capsys):
   status = cli.main(argv + ['-o', str(tmp_path), '--checkpoint',
-                            str(weights)])
+                            str(dense10_weights)])
   assert status == 2
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 1 and err[0].startswith('error: ') and message in err[0]
 
 
 @pytest.mark.slow
-def test_works_from_a_wheel_outside_the_checkout(weights, tmp_path):
+def test_works_from_a_wheel_outside_the_checkout(dense10_weights,
+                                                  tmp_path):
   """Everything the command needs at run time is inside the wheel."""
   dist, target = tmp_path / 'dist', tmp_path / 'site'
   subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '-q',
@@ -90,14 +83,14 @@ def test_works_from_a_wheel_outside_the_checkout(weights, tmp_path):
        'assert jaxmelody.__file__.startswith(sys.argv[1]), jaxmelody.__file__; '
        'm = jaxmelody.extract_melody(str(predict.DEMO_AUDIO), '
        'checkpoint=sys.argv[2]); print(len(m.f0_hz))',
-       str(target), str(weights)],
+       str(target), str(dense10_weights)],
       cwd=work, env=env, capture_output=True, text=True, timeout=600)
   assert api.returncode == 0, api.stderr[-2000:]
   assert int(api.stdout.split()[-1]) > 0
   command = subprocess.run(
       [str(target / 'bin' / 'jaxmelody'), str(target / 'jaxmelody' / 'demo' /
                                               'demo.flac'),
-       '--checkpoint', str(weights)],
+       '--checkpoint', str(dense10_weights)],
       cwd=work, env=env, capture_output=True, text=True, timeout=600)
   assert command.returncode == 0, command.stderr[-2000:]
   assert (work / 'melody_out' / 'demo.csv').is_file()

@@ -26,26 +26,25 @@ def save_random_weights():
   """Writes random weights for a model config as a pretrained-style folder.
 
   Returns:
-    save(model_config, folder) -> variables: {'params', 'batch_stats'} of
-    the model's shapes (positive values, so BatchNorm variances are valid)
-    written to ``folder / 'variables.msgpack'``. Shapes come from
-    ``jax.eval_shape``, so the model's init is never compiled (slow on CPU).
+    save(model_config, folder) -> variables: ``models.random_variables`` of
+    the model written to ``folder / 'variables.msgpack'``.
   """
   import flax.serialization  # pylint: disable=g-import-not-at-top
-  import jax  # pylint: disable=g-import-not-at-top
-  import numpy as np  # pylint: disable=g-import-not-at-top
   from jaxmelody import models  # pylint: disable=g-import-not-at-top
 
   def save(model_config, folder):
-    model = models.create_model(model_config)
-    shapes = jax.eval_shape(
-        lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
-    rng = np.random.default_rng(0)
-    variables = jax.tree_util.tree_map(
-        lambda s: np.abs(rng.normal(0.5, 0.2, s.shape)).astype(np.float32),
-        shapes)
+    variables = models.random_variables(models.create_model(model_config))
     (folder / 'variables.msgpack').write_bytes(
         flax.serialization.msgpack_serialize(variables))
     return variables
 
   return save
+
+
+@pytest.fixture(scope='module')
+def dense10_weights(tmp_path_factory, save_random_weights):
+  """A folder of random weights of the default (dense10) model."""
+  from jaxmelody import default_config  # pylint: disable=g-import-not-at-top
+  folder = tmp_path_factory.mktemp('dense10_weights')
+  save_random_weights(default_config.get_config().model, folder)
+  return folder

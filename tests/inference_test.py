@@ -21,20 +21,7 @@ def load_config(name):
   return importlib.import_module(f'configs.{name}').get_config()
 
 
-def random_variables(model, seed=0):
-  """Random {'params', 'batch_stats'} of the model's shapes.
-
-  Filled with numpy (model.init compiles slowly on a small CPU). Running
-  means/variances away from 0/1 make BatchNorm map padded zeros to non-zero
-  values: exactly the case the padding mask must handle.
-  """
-  shapes = jax.eval_shape(
-      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
-  rng = np.random.default_rng(seed)
-  fill = lambda s: rng.normal(0.0, 0.3, s.shape).astype(np.float32)
-  return {'params': jax.tree_util.tree_map(fill, shapes['params']),
-          'batch_stats': jax.tree_util.tree_map(
-              lambda s: np.abs(fill(s) + 0.5), shapes['batch_stats'])}
+random_variables = models.random_variables
 
 
 @pytest.fixture(scope='module')
