@@ -229,6 +229,31 @@ def _git_commit() -> str | None:
     return None
 
 
+STARTS_FILE = 'starts.jsonl'
+
+
+def record_start(workdir, step: int) -> None:
+  """Appends {'step', 'git_commit', 'time'} to ``<workdir>/starts.jsonl``.
+
+  One line per start or resume: which code trained which steps (a run that
+  outlives a session is resumed by later commits).
+  """
+  line = {'step': int(step), 'git_commit': _git_commit(),
+          'time': datetime.datetime.now(datetime.timezone.utc).isoformat(
+              timespec='seconds')}
+  with open(pathlib.Path(workdir) / STARTS_FILE, 'a', encoding='utf-8') as f:
+    f.write(json.dumps(line) + '\n')
+
+
+def read_starts(workdir) -> list[dict[str, Any]]:
+  """The lines ``record_start`` wrote ([] if none)."""
+  path = pathlib.Path(workdir) / STARTS_FILE
+  if not path.is_file():
+    return []
+  return [json.loads(l) for l in path.read_text(encoding='utf-8').splitlines()
+          if l.strip()]
+
+
 def export_pretrained(variables, config, out_dir, scores=None) -> None:
   """Writes a pretrained-model folder (see the module docstring).
 

@@ -92,6 +92,21 @@ def _choose_step(workdir: pathlib.Path, config, checkpoint):
   return ckpts.directory / str(latest), latest, 'latest (never validated)'
 
 
+def _provenance(workdir: pathlib.Path, config) -> dict[str, Any]:
+  """The commits that trained the workdir, and those of the run it
+  continued (``config.train.init_from``) when that run is still there."""
+  out = {'starts': checkpoints.read_starts(workdir)}
+  origin = config.train.get('init_from', '')
+  if origin:
+    try:
+      trunk = checkpoints.step_folder(pathlib.Path(origin)).parents[1]
+    except errors.CheckpointError:
+      trunk = None
+    out['init_from'] = {'path': origin, 'starts': checkpoints.read_starts(
+        trunk) if trunk else []}
+  return out
+
+
 def export_workdir(config, workdir, checkpoint=None, output_dir=None):
   """Exports a step of a training workdir as a pretrained-model folder.
 
@@ -120,7 +135,8 @@ def export_workdir(config, workdir, checkpoint=None, output_dir=None):
   scores = {'step': step, 'selected_by': chosen,
             'validation': summary['validation'].get(step),
             'validation_singers': list(config.data.get('val_singers', ())),
-            'train_frames_per_s_median': summary['frames_per_s_median']}
+            'train_frames_per_s_median': summary['frames_per_s_median'],
+            'trained_by': _provenance(workdir, config)}
   variables = checkpoints.restore_variables(folder)
   out = pathlib.Path(output_dir) if output_dir else (
       inference.PRETRAINED_DIR / str(config.model.name))

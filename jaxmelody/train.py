@@ -247,6 +247,8 @@ def train_and_evaluate(config, workdir) -> TrainState:
     state, start = checkpoints.restore_branch(tc.init_from, state, batches)
     tqdm.tqdm.write(f'continuing {tc.init_from} from its step {start}',
                     file=sys.stderr)
+  if jax.process_index() == 0:
+    checkpoints.record_start(workdir, start)
   step_fn = jit_train_step(mesh)
   lead = jax.process_index() == 0
   writer = tensorboardX.SummaryWriter(str(workdir)) if lead else None

@@ -72,6 +72,7 @@ def workdir(tmp_path):
   wd = tmp_path / 'wd'
   wd.mkdir()
   workdir_config.check_or_write(_config(), wd)
+  checkpoints.record_start(wd, 0)
   ckpts, batches = checkpoints.TrainCheckpoints(wd, _config().train), _batches()
   oa = {2: 90.0, 4: 50.0}
   for step in (2, 4, 6):
@@ -92,12 +93,15 @@ def test_exports_the_best_validated_step(workdir, tmp_path):
                                       output_dir=tmp_path / 'out')
   assert out == tmp_path / 'out'
   np.testing.assert_array_equal(_exported_w(out), np.full(3, 2.0))
+  starts = scores.pop('trained_by')['starts']
   assert scores == {'step': 2, 'selected_by': 'best validation OA',
                     'validation': {'OA': 90.0, 'RPA': 88.0},
                     'validation_singers': ['abjones', 'amy'],
                     'train_frames_per_s_median': 400.0}
+  assert [s['step'] for s in starts] == [0] and 'git_commit' in starts[0]
   info = json.loads((out / 'info.json').read_text())
-  assert info['scores'] == json.loads(json.dumps(scores))
+  assert info['scores'] == json.loads(json.dumps(
+      {**scores, 'trained_by': {'starts': starts}}))
   assert 'git_commit' in info
   assert json.loads((out / 'config.json').read_text())['model']['name'] == (
       'tiny')

@@ -191,7 +191,10 @@ def test_train_and_evaluate_outputs_resume_and_nan_stop(tmp_path,
   steps = sorted(int(p.name) for p in (tmp_path / 'checkpoints').iterdir()
                  if p.name.isdigit())
   assert steps[-1] == 6
-
+  # Each start is logged with the code that ran it.
+  starts = train.checkpoints.read_starts(tmp_path)
+  assert [s['step'] for s in starts] == [0, 4]
+  assert all(set(s) == {'step', 'git_commit', 'time'} for s in starts)
 
 
 @pytest.mark.slow
