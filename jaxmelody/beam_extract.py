@@ -142,9 +142,9 @@ class ExtractMelodies:
         _write(FileSystems.join(self.output, f'{stem}.csv'),
                predict.csv_text(melody.times, melody.f0_hz, 'f0_hz'))
       except Exception as e:  # a bad file is a row, never a failed pipeline
-        if not isinstance(e, errors.JaxMelodyError):
-          e = f'{path}: {type(e).__name__}: {e}'
-        yield _row(stem, path, error=str(e))
+        error = str(e) if isinstance(e, errors.JaxMelodyError) else (
+            f'{path}: {type(e).__name__}: {e}')
+        yield _row(stem, path, error=error)
         continue
       voiced = melody.f0_hz > 0
       yield _row(stem, path, f'{len(samples) / FEATURES.sample_rate:.3f}',
@@ -188,6 +188,8 @@ def build(pipeline, inputs, output, *, input_list='', config=None,
   config = config or predict.default_config()
   # Fails here, with one clear error, rather than in every worker's setup.
   inference.resolve_variables(checkpoint, config)
+  if checkpoint and os.path.exists(checkpoint):  # workers may run elsewhere
+    checkpoint = os.path.abspath(checkpoint)
   if _is_local(output):
     output = os.path.abspath(output.removeprefix('file://'))
     os.makedirs(output, exist_ok=True)
