@@ -117,6 +117,7 @@ def step_folder(path: pathlib.Path) -> pathlib.Path:
 
 def _restore_raw(folder: pathlib.Path) -> dict[str, Any]:
   """A step folder's whole TrainState as nested dicts/lists of numpy arrays."""
+  folder = folder.absolute()  # orbax finds no metadata under relative paths
   try:
     checkpointer = ocp.PyTreeCheckpointer()
     meta = checkpointer.metadata(folder / 'state').item_metadata.tree

@@ -215,7 +215,8 @@ def test_a_decay_branch_equals_the_schedule_run_from_scratch(tmp_path,
 
   run('trunk', lr_schedule='constant', num_steps=3)
   whole = run('whole')
-  branch = run('branch', init_from=str(tmp_path / 'trunk'), ema_decay=0.5)
+  monkeypatch.chdir(tmp_path)  # a relative path, as typed on a command line
+  branch = run('branch', init_from='trunk/checkpoints/3', ema_decay=0.5)
   assert int(branch.step) == 6
   # The same batches and updates: equal up to float rounding.
   for name in ('params', 'batch_stats'):
