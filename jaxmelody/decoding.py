@@ -7,10 +7,12 @@ m >= 1 = ``pitch.CLASS_HZ[m]`` (48 per octave). Three ways to decide:
 - ``argmax`` with ``voicing_threshold=P``: a frame has a melody when the
   voicing probability 1 - p(no melody) is at least P, and then its pitch is
   the most likely pitch class (P trades missed frames for false alarms);
-- ``viterbi``: the most likely class sequence under a transition prior that
-  favours small pitch moves and keeps voicing on or off for a while
-  (``librosa.sequence.viterbi``), which suppresses one-frame octave jumps
-  and flicker; ``voicing_threshold`` shifts its voicing decision the same way.
+- ``viterbi``: the most likely pitch path under a prior that favours small
+  pitch moves (``librosa.sequence.viterbi`` over p(pitch | melody)), which
+  suppresses one-frame octave jumps, and melody on/off from a two-state
+  chain over the voicing probability that keeps it on or off for a while
+  (``librosa.sequence.viterbi_binary``), against flicker;
+  ``voicing_threshold`` moves that chain's decision point the same way.
 """
 
 import functools
@@ -23,8 +25,8 @@ from jaxmelody import pitch
 
 DECODERS = ('argmax', 'viterbi')
 
-# Viterbi prior. A pitch may move up to this many classes (4 per semitone)
-# per frame, more likely the smaller the move; voicing switches on or off
+# Viterbi priors. A pitch may move up to this many classes (4 per semitone)
+# per frame, more likely the smaller the move; melody switches on or off
 # with this probability per frame.
 VITERBI_MAX_MOVE = 4
 VITERBI_SWITCH = 0.02
@@ -40,24 +42,13 @@ def check(decoder: str, voicing_threshold) -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def transition_matrix(n_classes: int = len(pitch.CLASS_HZ),
-                      max_move: int = VITERBI_MAX_MOVE,
-                      switch: float = VITERBI_SWITCH) -> np.ndarray:
-  """[K, K] row-stochastic prior: state 0 = no melody, 1.. = pitches.
-
-  Pitch to pitch follows a triangular window of half-width ``max_move``
-  classes; voicing switches with probability ``switch``, and a melody that
-  starts may start on any pitch.
-  """
-  n_pitch = n_classes - 1
-  local = librosa.sequence.transition_local(n_pitch, 2 * max_move + 1,
-                                            window='triangle')
-  t = np.empty((n_classes, n_classes))
-  t[0, 0] = 1.0 - switch
-  t[0, 1:] = switch / n_pitch
-  t[1:, 0] = switch
-  t[1:, 1:] = (1.0 - switch) * local
-  return t
+def pitch_transition(n_pitch: int = len(pitch.CLASS_HZ) - 1,
+                     max_move: int = VITERBI_MAX_MOVE) -> np.ndarray:
+  """[n, n] row-stochastic prior over pitch classes: a pitch moves up to
+  ``max_move`` classes per frame, the smaller the move the likelier
+  (triangular window)."""
+  return librosa.sequence.transition_local(n_pitch, 2 * max_move + 1,
+                                           window='triangle')
 
 
 def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None):
@@ -90,9 +81,24 @@ def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None):
       best_pitch = 1 + np.argmax(logits[:, 1:], axis=-1)
       classes = np.where(voicing >= voicing_threshold, best_pitch, 0)
   else:
-    emission = probs.T.copy()
-    if voicing_threshold is not None:
-      emission[0] *= voicing_threshold / (1.0 - voicing_threshold)
-    classes = librosa.sequence.viterbi(
-        emission, transition_matrix(logits.shape[-1]))
+    # Two chains, each without a bias towards the other's states: the
+    # pitch path over p(pitch | melody), and melody on/off as a two-state
+    # chain over the voicing probability (one HMM over all 257 classes
+    # would charge every voiced frame its pitch-move entropy, so it drops
+    # voiced frames).
+    given_voiced = probs[:, 1:] / np.maximum(voicing[:, None], 1e-30)
+    path = 1 + librosa.sequence.viterbi(
+        given_voiced.T, pitch_transition(logits.shape[-1] - 1))
+    # The chain's evidence is what argmax decides on: the best pitch
+    # against no melody (0.5 = a tie), or with a threshold P the voicing
+    # probability against P.
+    if voicing_threshold is None:
+      best = probs[:, 1:].max(axis=-1)
+      evidence, p_state = best / (best + probs[:, 0]), 0.5
+    else:
+      evidence, p_state = voicing, voicing_threshold
+    voiced = librosa.sequence.viterbi_binary(
+        evidence[None, :], librosa.sequence.transition_loop(
+            2, 1.0 - VITERBI_SWITCH), p_state=p_state)[0]
+    classes = np.where(voiced > 0, path, 0)
   return pitch.class_to_hz(classes), voicing

@@ -50,10 +50,26 @@ def test_viterbi_removes_a_one_frame_octave_jump():
 
 
 def test_viterbi_rows_are_probabilities_and_favour_small_moves():
-  t = decoding.transition_matrix()
+  t = decoding.pitch_transition()
+  assert t.shape == (256, 256)
   np.testing.assert_allclose(t.sum(axis=1), 1.0)
   assert t[60, 60] > t[60, 61] > t[60, 62] > 0
   assert t[60, 60 + decoding.VITERBI_MAX_MOVE + 1] == 0
+
+
+def test_viterbi_keeps_voicing_argmax_keeps_and_removes_flicker():
+  """A long melody with a slightly uncertain pitch is all voiced (a single
+  HMM over 257 classes drops such frames); a one-frame dropout is filled."""
+  classes = np.array([0] * 20 + [80] * 60 + [0] * 20)
+  z = np.full((100, 257), -10.0)
+  z[:, 0] = np.where(classes == 0, 2.0, 0.0)       # p(no melody) ~ 0.2
+  for k in (79, 80, 81):  # the melody's weight spread over 3 classes
+    z[classes > 0, k] = 0.5 + (k == 80)
+  z[50, 0] = 3.0  # one frame where no melody wins
+  f0_arg, _ = decoding.decode(z)
+  f0_vit, _ = decoding.decode(z, decoder='viterbi')
+  assert f0_arg[50] == 0 and np.all(f0_arg[classes > 0][:30] > 0)
+  np.testing.assert_array_equal(f0_vit, pitch.class_to_hz(classes))
 
 
 @pytest.mark.parametrize('decoder,threshold', [('beam', None),

@@ -10,6 +10,7 @@ import pathlib
 
 import soundfile as sf
 
+from jaxmelody import predict
 from jaxmelody import synth
 
 SEED = 20190630  # any fixed value; changing it changes the bundled clip
@@ -22,10 +23,8 @@ def main() -> None:
   clip = synth.synthesize(SEED, duration_s=DURATION_S, sr=SAMPLE_RATE)
   sf.write(HERE / 'demo.flac', clip.audio, SAMPLE_RATE, format='FLAC',
            subtype='PCM_16')
-  with open(HERE / 'demo.f0.csv', 'w', encoding='utf-8') as f:
-    f.write('time_s,f0_hz\n')
-    f.writelines(f'{t:.3f},{hz:.3f}\n' if hz > 0 else f'{t:.3f},0\n'
-                 for t, hz in zip(clip.times, clip.f0_hz))
+  (HERE / 'demo.f0.csv').write_text(
+      predict.csv_text(clip.times, clip.f0_hz, 'f0_hz'), encoding='utf-8')
   print(f'wrote {HERE / "demo.flac"} and {HERE / "demo.f0.csv"}')
 
 
