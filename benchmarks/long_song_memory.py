@@ -6,8 +6,8 @@
 Writes a synthetic mixture of ``--minutes`` minutes at 44.1 kHz (16-bit
 wav, ``jaxmelody.synth``) to a temporary folder, then runs
 ``jaxmelody.extract_melody(path, checkpoint=...)`` once in a fresh child
-process and prints the child's peak resident memory (``ru_maxrss`` of the
-waited-for child) and its wall time. ``--checkpoint`` defaults to the bundled
+process and prints the child's peak resident memory (its VmHWM) and its
+wall time. ``--checkpoint`` defaults to the bundled
 pretrained dense10 when there is one, else the authors' released weights in
 ../shared; the one used is printed. Rewrites its section of
 benchmarks/RESULTS.md unless --no_results.
@@ -16,7 +16,6 @@ benchmarks/RESULTS.md unless --no_results.
 import argparse
 import os
 import pathlib
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,10 +27,15 @@ sys.path.insert(0, str(ROOT))
 SECTION = 'Long-song memory (long_song_memory.py)'
 RELEASED = (ROOT.parent / 'shared' / 'reference' / 'msfcn' /
             'train_single_for_pitch_epoch_22.pkl')
+# The child reports its own peak (VmHWM, reset at exec). RUSAGE_CHILDREN's
+# ru_maxrss would also count the pages it shared with this process at fork,
+# i.e. this process's own peak (the synthesized song).
 CHILD = """
 import sys, jax, jaxmelody
 melody = jaxmelody.extract_melody(sys.argv[1], checkpoint=sys.argv[2] or None)
+hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')]
 print('frames', len(melody.f0_hz), 'backend', jax.default_backend())
+print('VmHWM_kB', hwm[0])
 """
 
 
@@ -54,8 +58,7 @@ def write_song(path, minutes: float, seed: int = 0) -> float:
 def run_child(path, checkpoint) -> tuple[float, float, str]:
   """(peak RSS MiB, wall s, the child's last output line) of one extraction.
 
-  The peak is ``ru_maxrss`` of RUSAGE_CHILDREN: the largest of the waited-for
-  children, and this script starts no other.
+  The peak is the child's VmHWM (/proc/self/status) at its end.
   """
   tick = time.perf_counter()
   proc = subprocess.run([sys.executable, '-c', CHILD, str(path), checkpoint],
@@ -65,8 +68,9 @@ def run_child(path, checkpoint) -> tuple[float, float, str]:
   wall = time.perf_counter() - tick
   if proc.returncode:
     sys.exit(f'error: extraction failed with status {proc.returncode}')
-  peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-  return peak, wall, proc.stdout.strip().splitlines()[-1]
+  lines = proc.stdout.strip().splitlines()
+  peak = int(lines[-1].split()[1]) / 1024
+  return peak, wall, lines[-2]
 
 
 def main(argv=None):

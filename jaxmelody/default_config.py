@@ -87,8 +87,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.sets = (('mir1k', 'test'), ('adc2004', 'test'))
   config.eval.piece_frames = 0        # 0 = whole clip; >0 cuts into pieces
   # Fixed padded lengths (frames) the jitted inference compiles for.
-  config.eval.pad_lengths = (256, 320, 384, 448, 512, 640, 768, 1024, 2048,
-                             4096)
+  # The largest is also the window long files are cut into: with 2048 a
+  # 10-minute song peaks at 1.3 GB RSS, with 4096 at 1.7 GB
+  # (benchmarks/long_song_memory.py).
+  config.eval.pad_lengths = (256, 320, 384, 448, 512, 640, 768, 1024, 2048)
   # How --mode=eval decodes: 'argmax' (the paper's) or 'viterbi'
   # (decoding.py); voicing_threshold P in (0, 1) or 0 = the decoder's own.
   config.eval.decoder = 'argmax'
