@@ -29,4 +29,5 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.mir1k_label_offset_s = 0.01  # their MIR-1K label timing
   config.data.res_type = 'polyphase'    # reproduces their ADC2004 scores
   config.eval.integer_hz = True         # their estimates were whole Hz
+  config.eval.decoder = 'argmax'        # their decoding
   return config

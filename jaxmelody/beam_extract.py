@@ -168,7 +168,7 @@ def make_dofn(body: ExtractMelodies):
 
 
 def build(pipeline, inputs, output, *, input_list='', config=None,
-          checkpoint=None, decoder='argmax', voicing_threshold=None,
+          checkpoint=None, decoder=None, voicing_threshold=None,
           batch_size=8):
   """Adds the extraction to ``pipeline``; returns the summary PCollection.
 
@@ -184,6 +184,7 @@ def build(pipeline, inputs, output, *, input_list='', config=None,
   beam = _beam()
   from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
   from jaxmelody import decoding, inference, predict  # pylint: disable=g-import-not-at-top
+  decoder = decoder or decoding.DEFAULT_DECODER
   decoding.check(decoder, voicing_threshold)
   config = config or predict.default_config()
   # Fails here, with one clear error, rather than in every worker's setup.
@@ -239,7 +240,7 @@ def _parser() -> argparse.ArgumentParser:
   parser.add_argument('--checkpoint', default=None,
                       help='other weights (default: the bundled model)')
   parser.add_argument('--decoder', choices=('argmax', 'viterbi'),
-                      default='argmax')
+                      default=None, help='default: viterbi (as jaxmelody)')
   parser.add_argument('--voicing_threshold', type=float, default=None)
   parser.add_argument('--batch_size', type=int, default=8,
                       help='most clips per worker batch (default: 8)')

@@ -59,10 +59,10 @@ def _parser() -> argparse.ArgumentParser:
                       help='also write STEM.confidence.csv (voicing '
                       'probability per frame)')
   parser.add_argument('--decoder', choices=('argmax', 'viterbi'),
-                      default='argmax',
-                      help='argmax: the most likely pitch per frame (the '
-                      'paper); viterbi: a smooth path that avoids one-frame '
-                      'octave jumps (default: %(default)s)')
+                      default=None,
+                      help='viterbi (default): a smooth path that avoids '
+                      'one-frame octave jumps and voicing flicker; argmax: '
+                      'the most likely pitch per frame (the paper)')
   parser.add_argument('--voicing-threshold', type=float, default=None,
                       metavar='P',
                       help='a frame has a melody when its voicing '
@@ -98,7 +98,8 @@ def main(argv=None) -> int:
     return predict.run_predict(
         predict.default_config(), audio=args.inputs,
         output_dir=args.output_dir, plot=args.plot, sonify=args.sonify,
-        midi=args.midi, confidence=args.confidence, decoder=args.decoder,
+        midi=args.midi, confidence=args.confidence,
+        decoder=args.decoder or predict.decoding.DEFAULT_DECODER,
         voicing_threshold=args.voicing_threshold, checkpoint=args.checkpoint)
   except errors.JaxMelodyError as e:
     print(f'error: {e}', file=sys.stderr)

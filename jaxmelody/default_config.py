@@ -92,8 +92,9 @@ def get_config() -> ml_collections.ConfigDict:
   # (benchmarks/long_song_memory.py).
   config.eval.pad_lengths = (256, 320, 384, 448, 512, 640, 768, 1024, 2048)
   # How --mode=eval decodes: 'argmax' (the paper's) or 'viterbi'
-  # (decoding.py); voicing_threshold P in (0, 1) or 0 = the decoder's own.
-  config.eval.decoder = 'argmax'
+  # (decoding.py, the default of the package: decoding.DEFAULT_DECODER);
+  # voicing_threshold P in (0, 1) or 0 = the decoder's own.
+  config.eval.decoder = 'viterbi'
   config.eval.voicing_threshold = 0.0
   # Truncate decoded Hz to integers as the released code did (reproduction
   # only: it lowers RPA slightly at low pitch).

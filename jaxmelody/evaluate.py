@@ -182,7 +182,7 @@ def run_eval(config, workdir, checkpoint=None):
   from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
   if not workdir:
     raise errors.ConfigError('--workdir: eval needs a folder for its outputs')
-  decoding.check(config.eval.get('decoder', 'argmax'),
+  decoding.check(config.eval.get('decoder', decoding.DEFAULT_DECODER),
                  config.eval.get('voicing_threshold', 0.0) or None)
   variables = inference.resolve_variables(checkpoint, config, workdir)
   model = inference.from_config(config, variables)
@@ -193,7 +193,7 @@ def run_eval(config, workdir, checkpoint=None):
     print(f'evaluating {name} ({len(source)} clips)', flush=True)
     means, rows = evaluate_source(
         model, source, integer_hz=config.eval.get('integer_hz', False),
-        decoder=config.eval.get('decoder', 'argmax'),
+        decoder=config.eval.get('decoder', decoding.DEFAULT_DECODER),
         voicing_threshold=config.eval.get('voicing_threshold', 0.0) or None)
     write_results(os.path.join(workdir, 'eval'), name, means, rows)
     results[name] = means

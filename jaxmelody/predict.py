@@ -100,7 +100,7 @@ def get_model(config, checkpoint=None, workdir=None):
 @dataclasses.dataclass(frozen=True)
 class Decoding:
   """How logits become a melody (see ``decoding.decode``)."""
-  decoder: str = 'argmax'
+  decoder: str = decoding.DEFAULT_DECODER
   voicing_threshold: float | None = None
 
 
@@ -120,7 +120,8 @@ def real_time(audio_s: float, wall_s: float) -> str:
 
 
 def extract_melody(audio, sr=None, *, checkpoint=None, config=None,
-                   decoder: str = 'argmax', voicing_threshold=None) -> Melody:
+                   decoder: str = decoding.DEFAULT_DECODER,
+                   voicing_threshold=None) -> Melody:
   """Extracts the main melody of one recording.
 
   Args:
@@ -129,7 +130,8 @@ def extract_melody(audio, sr=None, *, checkpoint=None, config=None,
     checkpoint: see ``inference.resolve_variables``; None = the bundled
       pretrained model of ``config``.
     config: a full config; None = ``configs/dense10.py``.
-    decoder: 'argmax' (the paper's) or 'viterbi' (``decoding.py``).
+    decoder: 'viterbi' (default, ``decoding.py``) or 'argmax' (the
+      paper's).
     voicing_threshold: None (the decoder's own voicing decision) or P in
       (0, 1): a frame has a melody when its voicing probability is >= P.
 
@@ -271,7 +273,8 @@ def _print_error(error) -> None:
 
 def run_predict(config, *, audio: str = '', output_dir: str = '',
                 plot: bool = False, sonify: bool = False, midi: bool = False,
-                confidence: bool = False, decoder: str = 'argmax',
+                confidence: bool = False,
+                decoder: str = decoding.DEFAULT_DECODER,
                 voicing_threshold=None, checkpoint=None, workdir=None,
                 report=_print_error, progress: bool = True) -> int:
   """Extracts the melody of every file ``audio`` names (``--mode=predict``).

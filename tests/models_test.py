@@ -172,7 +172,8 @@ def _flat(config, prefix=''):
                         'model.bn_inference': 'batch',
                         'eval.piece_frames': 3120,
                         'data.mir1k_label_offset_s': 0.01,
-                        'eval.integer_hz': True}),
+                        'eval.integer_hz': True,
+                        'eval.decoder': 'argmax'}),
 ])
 def test_variant_configs_change_only_their_fields(name, changes):
   base, variant = _flat(_config('dense10')), _flat(_config(name))
