@@ -77,20 +77,27 @@ def test_works_from_a_wheel_outside_the_checkout(dense10_weights,
   work = tmp_path / 'elsewhere'
   work.mkdir()
   env = dict(os.environ, PYTHONPATH=str(target))
+  # With a bundled model the wheel must carry it and use it by default.
+  bundled = (ROOT / 'jaxmelody' / 'pretrained' / 'dense10' /
+             'variables.msgpack').is_file()
+  if bundled:
+    assert (target / 'jaxmelody' / 'pretrained' / 'dense10' /
+            'variables.msgpack').is_file()
+  checkpoint = '' if bundled else str(dense10_weights)
   api = subprocess.run(
       [sys.executable, '-c',
        'import jaxmelody, sys; from jaxmelody import predict; '
        'assert jaxmelody.__file__.startswith(sys.argv[1]), jaxmelody.__file__; '
        'm = jaxmelody.extract_melody(str(predict.DEMO_AUDIO), '
-       'checkpoint=sys.argv[2]); print(len(m.f0_hz))',
-       str(target), str(dense10_weights)],
+       'checkpoint=sys.argv[2] or None); print(len(m.f0_hz))',
+       str(target), checkpoint],
       cwd=work, env=env, capture_output=True, text=True, timeout=600)
   assert api.returncode == 0, api.stderr[-2000:]
   assert int(api.stdout.split()[-1]) > 0
   command = subprocess.run(
       [str(target / 'bin' / 'jaxmelody'), str(target / 'jaxmelody' / 'demo' /
-                                              'demo.flac'),
-       '--checkpoint', str(dense10_weights)],
+                                              'demo.flac')]
+      + (['--checkpoint', checkpoint] if checkpoint else []),
       cwd=work, env=env, capture_output=True, text=True, timeout=600)
   assert command.returncode == 0, command.stderr[-2000:]
   assert (work / 'melody_out' / 'demo.csv').is_file()
