@@ -290,7 +290,9 @@ def train_and_evaluate(config, workdir) -> TrainState:
           for name, value in scalars.items():
             writer.add_scalar(name, value, step)
           writer.flush()
-        if do_save:
+        # A signal may arrive while this step is synced (most of a logging
+        # step's wall time): the step is saved all the same.
+        if do_save or stop.requested:
           ckpts.save(step, state, batches, metrics=val)
         if stop.requested:
           raise Interrupted(
