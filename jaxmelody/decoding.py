@@ -90,7 +90,11 @@ def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None):
     # chain over the voicing probability (one HMM over all 257 classes
     # would charge every voiced frame its pitch-move entropy, so it drops
     # voiced frames).
-    given_voiced = probs[:, 1:] / np.maximum(voicing[:, None], 1e-30)
+    # Normalised by the pitch rows' own sum (1 - p0 rounds differently and
+    # let values exceed 1, which librosa rejects); clipped for underflow.
+    pitch_mass = probs[:, 1:].sum(axis=-1, keepdims=True)
+    given_voiced = np.clip(probs[:, 1:] / np.maximum(pitch_mass, 1e-300),
+                           0.0, 1.0)
     path = 1 + librosa.sequence.viterbi(
         given_voiced.T, pitch_transition(logits.shape[-1] - 1))
     # The chain's evidence is what argmax decides on: the best pitch

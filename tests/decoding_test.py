@@ -84,3 +84,12 @@ def test_bad_settings_are_errors(decoder, threshold):
 def test_empty_clip():
   f0, voicing = decoding.decode(np.zeros((0, 257)), decoder='viterbi')
   assert f0.shape == voicing.shape == (0,)
+
+
+def test_viterbi_on_frames_certain_of_no_melody():
+  """p(no melody) = 1 to float64 rounding: valid probabilities for librosa."""
+  z = np.full((50, 257), -800.0)
+  z[:, 0] = 0.0
+  z[20:30, 60] = 5.0
+  f0, _ = decoding.decode(z, decoder='viterbi')
+  assert np.all(f0[:20] == 0) and np.all(f0[20:30] == pitch.CLASS_HZ[60])
