@@ -26,6 +26,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.name = 'msfcn_released'
   config.model.bn_inference = 'batch'   # the released code's test-time BN
   config.eval.piece_frames = 3120       # their longest piece per forward pass
+  # ...run whole, as theirs were (longer pieces would be cut into windows).
+  config.eval.pad_lengths = tuple(config.eval.pad_lengths) + (3120,)
   config.data.mir1k_label_offset_s = 0.01  # their MIR-1K label timing
   config.data.res_type = 'polyphase'    # reproduces their ADC2004 scores
   config.eval.integer_hz = True         # their estimates were whole Hz

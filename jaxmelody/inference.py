@@ -93,13 +93,15 @@ class InferenceModel:
     Args:
       model_config: ``config.model``.
       variables: {'params', 'batch_stats'}.
-      pad_lengths: frame counts the running-statistics forward pass is
-        compiled for; longer clips are processed in windows of the largest.
+      pad_lengths: frame counts the forward pass is compiled for; longer
+        clips (or pieces) are processed in overlapping windows of the
+        largest, which bounds memory on long songs.
       piece_frames: 0 runs each clip whole; > 0 cuts it into independent
         pieces of that many frames and joins their logits (the released
         code used 3120), without context across piece boundaries.
       bn_inference: 'running' (BatchNorm running averages) or 'batch' (the
-        statistics of the piece being processed, as the released code).
+        statistics of the piece being processed, as the released code; a
+        piece longer than the largest pad length takes each window's own).
       fast: run the folded-BatchNorm formulation
         (``fast_model.apply_masked``) where it applies: 'running' mode and
         float32 compute. Same logits to float32 rounding, less work.
@@ -119,7 +121,7 @@ class InferenceModel:
     if not self.pad_lengths or self.pad_lengths[0] < 1:
       raise errors.ConfigError(f'config.eval.pad_lengths: {pad_lengths} must '
                                'be a non-empty list of positive frame counts')
-    if bn_inference == 'running' and self.pad_lengths[-1] <= 4 * self.radius:
+    if self.pad_lengths[-1] <= 4 * self.radius:
       raise errors.ConfigError(
           f'config.eval.pad_lengths: the largest ({self.pad_lengths[-1]}) must '
           f'exceed 4x the receptive radius ({self.radius} frames)')
@@ -186,8 +188,7 @@ class InferenceModel:
   def warm_up(self) -> None:
     """Compiles the forward pass for every pad length (one pass each).
 
-    Afterwards no clip triggers a compile, except in 'batch' mode a piece
-    longer than the largest pad length (padded to a multiple of it).
+    Afterwards no clip triggers a compile.
     """
     for length in self.pad_lengths:
       x = np.zeros((1, FEATURES.n_bins, length, 3), np.float32)
@@ -195,15 +196,12 @@ class InferenceModel:
                                           self.bn_inference == 'batch'))
 
   def _run_padded(self, cfp: np.ndarray) -> np.ndarray:
-    """One padded pass over cfp [3, 256, t].
+    """One padded pass over cfp [3, 256, t], t <= the largest pad length.
 
-    t is padded to the smallest pad length that holds it; in 'batch' mode a
-    piece longer than all of them is padded to a multiple of the largest.
+    t is padded to the smallest pad length that holds it.
     """
     t = cfp.shape[-1]
-    longest = self.pad_lengths[-1]
-    length = next((n for n in self.pad_lengths if n >= t),
-                  -(-t // longest) * longest)
+    length = next(n for n in self.pad_lengths if n >= t)
     x = np.zeros((1, FEATURES.n_bins, length, 3), np.float32)
     x[0, :, :t] = models.cfp_to_input(cfp)
     return np.asarray(self._forward(self.variables, x, np.int32(t),
@@ -213,11 +211,13 @@ class InferenceModel:
     """Logits of one clip (or piece) as if it ran in a single pass."""
     t = cfp.shape[-1]
     longest = self.pad_lengths[-1]
-    if t <= longest or self.bn_inference == 'batch':
-      # Batch statistics belong to the whole piece: never split it.
+    if t <= longest:
       return self._run_padded(cfp)
     # Overlapping windows: each keeps only its core, whose outputs see the
-    # full receptive field (margin frames each side), so joins are seamless.
+    # full receptive field (margin frames each side), so joins are seamless
+    # with running averages. In 'batch' mode each window normalises with its
+    # own statistics (~33 s of music with the default lengths): one pass
+    # over a whole song would need memory in proportion to its length.
     margin = self.radius
     core = longest - 2 * margin
     out = np.empty((t, FEATURES.n_classes), np.float32)

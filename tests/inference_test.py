@@ -103,6 +103,28 @@ def test_batch_mode_equals_train_mode_apply_per_piece(smoke):
   assert not np.allclose(want, running.logits(cfp), atol=1e-3)
 
 
+def test_batch_mode_windows_long_pieces_with_their_own_statistics(smoke):
+  # A piece longer than the largest pad length runs in overlapping windows
+  # (memory bounded on long songs); each normalises with its own frames'
+  # statistics and keeps its core, as in running mode.
+  config, model, variables, _ = smoke
+  im = inference.InferenceModel(config.model, variables, pad_lengths=(64,),
+                                bn_inference='batch')
+  cfp = np.random.default_rng(7).random((3, 256, 150), dtype=np.float32)
+  margin, core = im.radius, 64 - 2 * im.radius
+  want = np.empty((150, 257), np.float32)
+  for start in range(0, 150, core):
+    stop = min(start + core, 150)
+    lo, hi = max(0, start - margin), min(150, stop + margin)
+    want[start:stop] = _direct(model, variables, cfp[..., lo:hi],
+                               train=True)[start - lo:stop - lo]
+  np.testing.assert_allclose(im.logits(cfp), want, atol=1e-4, rtol=1e-4)
+  assert im.traces == 1
+  # Not one pass over the whole piece: its statistics differ.
+  assert not np.allclose(want, _direct(model, variables, cfp, train=True),
+                         atol=1e-3)
+
+
 def test_melody_decodes_to_class_table(smoke):
   im = smoke[3]
   f0, voicing = im.melody(np.random.default_rng(4).random((3, 256, 50),
