@@ -55,7 +55,9 @@ def pitch_transition(n_pitch: int = len(pitch.CLASS_HZ) - 1,
                                            window='triangle')
 
 
-def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None):
+def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None,
+           max_move: int = VITERBI_MAX_MOVE,
+           switch: float = VITERBI_SWITCH):
   """Decodes a clip's logits.
 
   Args:
@@ -64,6 +66,8 @@ def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None):
     voicing_threshold: None (the decoder's own voicing decision) or P in
       (0, 1): a frame is voiced when 1 - p(no melody) >= P (argmax); for
       Viterbi the no-melody score is weighted so that P = 0.5 is neutral.
+    max_move, switch: Viterbi's priors (the module's constants by default;
+      ``benchmarks/decoder_sweep.py`` compares others on validation).
 
   Returns:
     (f0_hz float64 [T] with 0 = no melody, voicing float64 [T] = probability
@@ -96,7 +100,7 @@ def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None):
     given_voiced = np.clip(probs[:, 1:] / np.maximum(pitch_mass, 1e-300),
                            0.0, 1.0)
     path = 1 + librosa.sequence.viterbi(
-        given_voiced.T, pitch_transition(logits.shape[-1] - 1))
+        given_voiced.T, pitch_transition(logits.shape[-1] - 1, max_move))
     # The chain's evidence is what argmax decides on: the best pitch
     # against no melody (0.5 = a tie), or with a threshold P the voicing
     # probability against P.
@@ -107,6 +111,6 @@ def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None):
       evidence, p_state = voicing, voicing_threshold
     voiced = librosa.sequence.viterbi_binary(
         evidence[None, :], librosa.sequence.transition_loop(
-            2, 1.0 - VITERBI_SWITCH), p_state=p_state)[0]
+            2, 1.0 - switch), p_state=p_state)[0]
     classes = np.where(voiced > 0, path, 0)
   return pitch.class_to_hz(classes), voicing

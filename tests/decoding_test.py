@@ -72,6 +72,25 @@ def test_viterbi_keeps_voicing_argmax_keeps_and_removes_flicker():
   np.testing.assert_array_equal(f0_vit, pitch.class_to_hz(classes))
 
 
+def test_viterbi_priors_can_be_changed():
+  """A larger switch probability lets the one-frame dropout through; a wider
+  pitch move follows a two-semitone step that the default smooths over."""
+  classes = np.array([0] * 20 + [80] * 60 + [0] * 20)
+  z = np.full((100, 257), -10.0)
+  z[:, 0] = np.where(classes == 0, 2.0, 0.0)
+  z[classes > 0, 80] = 1.5
+  z[50, 0] = 3.0
+  assert decoding.decode(z, decoder='viterbi')[0][50] > 0
+  assert decoding.decode(z, decoder='viterbi', switch=0.45)[0][50] == 0
+  step = np.array([60] * 10 + [68] + [60] * 10)  # one frame 2 semitones up
+  z = np.full((len(step), 257), -10.0)
+  z[np.arange(len(step)), step] = 3.0
+  z[10, 60] = -2.0  # the step frame gives the held pitch a little weight
+  assert decoding.decode(z, decoder='viterbi')[0][10] == pitch.CLASS_HZ[60]
+  wide = decoding.decode(z, decoder='viterbi', max_move=8)[0]
+  assert wide[10] == pitch.CLASS_HZ[68]
+
+
 @pytest.mark.parametrize('decoder,threshold', [('beam', None),
                                                ('argmax', 1.0),
                                                ('viterbi', 0.0)])
