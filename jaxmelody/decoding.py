@@ -89,28 +89,47 @@ def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None,
       best_pitch = 1 + np.argmax(logits[:, 1:], axis=-1)
       classes = np.where(voicing >= voicing_threshold, best_pitch, 0)
   else:
-    # Two chains, each without a bias towards the other's states: the
-    # pitch path over p(pitch | melody), and melody on/off as a two-state
-    # chain over the voicing probability (one HMM over all 257 classes
-    # would charge every voiced frame its pitch-move entropy, so it drops
-    # voiced frames).
-    # Normalised by the pitch rows' own sum (1 - p0 rounds differently and
-    # let values exceed 1, which librosa rejects); clipped for underflow.
-    pitch_mass = probs[:, 1:].sum(axis=-1, keepdims=True)
-    given_voiced = np.clip(probs[:, 1:] / np.maximum(pitch_mass, 1e-300),
-                           0.0, 1.0)
-    path = 1 + librosa.sequence.viterbi(
-        given_voiced.T, pitch_transition(logits.shape[-1] - 1, max_move))
-    # The chain's evidence is what argmax decides on: the best pitch
-    # against no melody (0.5 = a tie), or with a threshold P the voicing
-    # probability against P.
-    if voicing_threshold is None:
-      best = probs[:, 1:].max(axis=-1)
-      evidence, p_state = best / (best + probs[:, 0]), 0.5
-    else:
-      evidence, p_state = voicing, voicing_threshold
-    voiced = librosa.sequence.viterbi_binary(
-        evidence[None, :], librosa.sequence.transition_loop(
-            2, 1.0 - switch), p_state=p_state)[0]
-    classes = np.where(voiced > 0, path, 0)
+    # Two chains, each without a bias towards the other's states (one HMM
+    # over all 257 classes would charge every voiced frame its pitch-move
+    # entropy, so it drops voiced frames).
+    voiced = viterbi_voicing(probs, voicing_threshold, switch)
+    classes = np.where(voiced, viterbi_pitch(probs, max_move), 0)
   return pitch.class_to_hz(classes), voicing
+
+
+def viterbi_pitch(probs, max_move: int = VITERBI_MAX_MOVE) -> np.ndarray:
+  """The most likely pitch class path, int [T] in 1..256.
+
+  Args:
+    probs: float64 [T, 257] class probabilities, row 0 = no melody.
+    max_move: the prior's widest move per frame (``pitch_transition``).
+  """
+  # Normalised by the pitch rows' own sum (1 - p0 rounds differently and
+  # let values exceed 1, which librosa rejects); clipped for underflow.
+  pitch_mass = probs[:, 1:].sum(axis=-1, keepdims=True)
+  given_voiced = np.clip(probs[:, 1:] / np.maximum(pitch_mass, 1e-300),
+                         0.0, 1.0)
+  return 1 + librosa.sequence.viterbi(
+      given_voiced.T, pitch_transition(probs.shape[-1] - 1, max_move))
+
+
+def viterbi_voicing(probs, voicing_threshold=None,
+                    switch: float = VITERBI_SWITCH) -> np.ndarray:
+  """Melody on/off per frame, bool [T], from a two-state chain.
+
+  Args:
+    probs: float64 [T, 257] class probabilities, row 0 = no melody.
+    voicing_threshold: None: the evidence is what argmax decides on, the
+      best pitch against no melody (0.5 = a tie); P: the voicing
+      probability 1 - p0 against P.
+    switch: probability per frame that the melody switches on or off.
+  """
+  if voicing_threshold is None:
+    best = probs[:, 1:].max(axis=-1)
+    evidence, p_state = best / (best + probs[:, 0]), 0.5
+  else:
+    evidence, p_state = 1.0 - probs[:, 0], voicing_threshold
+  voiced = librosa.sequence.viterbi_binary(
+      evidence[None, :], librosa.sequence.transition_loop(2, 1.0 - switch),
+      p_state=p_state)[0]
+  return voiced > 0
