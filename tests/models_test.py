@@ -171,6 +171,8 @@ def _flat(config, prefix=''):
     ('msfcn_released', {'model.name': 'msfcn_released',
                         'model.bn_inference': 'batch',
                         'eval.piece_frames': 3120,
+                        'eval.pad_lengths': (256, 320, 384, 448, 512, 640,
+                                             768, 1024, 2048, 3120),
                         'data.mir1k_label_offset_s': 0.01,
                         'eval.integer_hz': True,
                         'eval.decoder': 'argmax'}),
