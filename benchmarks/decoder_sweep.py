@@ -20,6 +20,7 @@ chain switch=S P=None" with M, S = ``decoding.VITERBI_MAX_MOVE``,
 
 import argparse
 import itertools
+import json
 import os
 import pathlib
 import sys
@@ -57,6 +58,16 @@ def _voicing_settings():
   for switch, p in itertools.product(SWITCHES, THRESHOLDS):
     yield (f'chain switch={switch} P={p}',
            lambda probs, s=switch, p=p: decoding.viterbi_voicing(probs, p, s))
+
+
+def _bundled() -> str:
+  """'bundled dense10 step N' (the step from its info.json)."""
+  info = inference.PRETRAINED_DIR / 'dense10' / 'info.json'
+  try:
+    step = json.loads(info.read_text(encoding='utf-8'))['scores']['step']
+  except (OSError, ValueError, KeyError):
+    step = '?'
+  return f'bundled dense10 step {step}'
 
 
 def _clip_logits(model, source, cache):
@@ -117,7 +128,7 @@ def main() -> int:
   lines = [f'{label:56s} {m["VR"]:6.2f} {m["VFA"]:6.2f} {m["RPA"]:6.2f} '
            f'{m["RCA"]:6.2f} {m["OA"]:6.2f}' for m, label in results]
   head = (f'MIR-1K validation ({len(clips)} clips), weights: '
-          f'{args.checkpoint or "bundled dense10"}, BatchNorm '
+          f'{args.checkpoint or _bundled()}, BatchNorm '
           f'{args.bn_inference}; VR / VFA / RPA / RCA / OA')
   print(head, *lines, sep='\n')
   if not args.no_results:
