@@ -18,7 +18,7 @@ checkout) on the default backend:
   CFP compiled first, one warm-up call, then best of ``--repeats``; plus the
   model alone (``InferenceModel.logits`` on the clip's CFP) in frames/s for
   the plain formulation (flax module, BatchNorm outputs masked) and the fast
-  one (``fast_model.apply_masked``), interleaved, best of ``--repeats`` each;
+  one (``fast_inference.apply_masked``), interleaved, best of ``--repeats`` each;
 - mir1k: the MIR-1K test set (260 clips of leon, yifen, stool, titon,
   tammy), or its first ``--limit`` clips, after compiling every pad length
   and every CFP chunk shape, so no compile falls inside the timed run.
@@ -164,14 +164,14 @@ def warm_up(model) -> float:
 
 
 def forward_gflops_fast(model, frames: int = 256) -> float:
-  """XLA's FLOP count (1e9) of ``fast_model.apply_masked``, batch 1."""
+  """XLA's FLOP count (1e9) of ``fast_inference.apply_masked``, batch 1."""
   import jax  # pylint: disable=g-import-not-at-top
-  from jaxmelody import fast_model  # pylint: disable=g-import-not-at-top
+  from jaxmelody import fast_inference  # pylint: disable=g-import-not-at-top
   shapes = jax.tree_util.tree_map(
       lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), model.variables)
   x = jax.ShapeDtypeStruct((1, 256, frames, 3), np.float32)
   n = jax.ShapeDtypeStruct((), np.int32)
-  cost = jax.jit(fast_model.apply_masked, static_argnums=0).lower(
+  cost = jax.jit(fast_inference.apply_masked, static_argnums=0).lower(
       model.model, shapes, x, n).compile().cost_analysis()
   if isinstance(cost, (list, tuple)):
     cost = cost[0]
@@ -329,7 +329,7 @@ def main():
   model_share = clip['stages']['model'] / sum(clip['stages'].values())
   gflop_s = (clip['plain_frames_per_s'] / 256
              * clip['gflops_per_256_frames'])
-  formulation = (f'fast (folded BatchNorm, `fast_model.apply_masked`, '
+  formulation = (f'fast (folded BatchNorm, `fast_inference.apply_masked`, '
                  f'{mir["fast_conv"]} convolutions)' if mir['fast'] else
                  'plain (flax module, masked BatchNorm)')
   body = '\n'.join([

@@ -100,7 +100,7 @@ def get_config() -> ml_collections.ConfigDict:
   # only: it lowers RPA slightly at low pitch).
   config.eval.integer_hz = False
   # Inference with BatchNorm folded into the convolutions
-  # (fast_model.apply_masked; running averages only): the same logits to
+  # (fast_inference.apply_masked; running averages only): the same logits to
   # float32 rounding, but measured slower than the flax module with the
   # CONV6 fold (benchmarks/inference_speed.py), so off.
   config.eval.fast_inference = False

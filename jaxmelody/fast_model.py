@@ -42,6 +42,7 @@ def supports(model: models.MSFCN) -> bool:
   return model.dtype == jnp.float32
 
 
+@jax.custom_vjp
 def _stats(x: jax.Array) -> tuple[jax.Array, jax.Array]:
   """Per-channel batch mean and (two-pass, biased) variance of [B, H, W, C]."""
   mean = jnp.mean(x, axis=(0, 1, 2))
@@ -49,7 +50,28 @@ def _stats(x: jax.Array) -> tuple[jax.Array, jax.Array]:
   return mean, var
 
 
-def _inside(n: int, d: int) -> np.ndarray:
+def _stats_fwd(x):
+  mean, var = _stats(x)
+  return (mean, var), (x, mean)
+
+
+def _stats_bwd(residuals, g):
+  """dx = (g_mean + 2 g_var (x - mean)) / N in one elementwise pass.
+
+  (The variance's gradient through the mean sums to zero.) Autodiff of the
+  two-pass formula writes x - mean, its product and their sum as separate
+  full-size arrays.
+  """
+  x, mean = residuals
+  g_mean, g_var = g
+  n = x.size // x.shape[-1]
+  return ((g_mean + 2 * g_var * (x - mean)) / n,)
+
+
+_stats.defvjp(_stats_fwd, _stats_bwd)
+
+
+def inside_taps(n: int, d: int) -> np.ndarray:
   """[3, n] float32: 1 where tap i (offset (i - 1) d) of row r is inside."""
   r = np.arange(n)[None, :] + (np.arange(3)[:, None] - 1) * d
   return ((r >= 0) & (r < n)).astype(np.float32)
@@ -65,8 +87,8 @@ def _add_border(y: jax.Array, table: jax.Array, dilation: int) -> jax.Array:
   XLA adds it inside the consumer's loop.
   """
   _, height, width, _ = y.shape
-  rows = _inside(height, dilation)
-  by_col = jnp.einsum('jw,ijf->iwf', _inside(width, dilation), table)
+  rows = inside_taps(height, dilation)
+  by_col = jnp.einsum('jw,ijf->iwf', inside_taps(width, dilation), table)
   return y + sum(rows[i][:, None, None] * by_col[i] for i in range(3))
 
 
@@ -105,7 +127,36 @@ def _add_border_bwd(dilation, _, g):
 _add_border.defvjp(_add_border_fwd, _add_border_bwd)
 
 
-def _fold(c: int, mean: jax.Array, var: jax.Array, params: dict[str, Any],
+# SELU's constants, as jax.nn.selu has them.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@jax.custom_vjp
+def _selu(x: jax.Array) -> jax.Array:
+  """``jax.nn.selu`` whose gradient is computed from its output.
+
+  For x <= 0, y = s a (e^x - 1), so dy/dx = s a e^x = y + s a; for x > 0
+  it is s. The backward pass therefore reads y, which the next convolution
+  keeps anyway, instead of keeping the pre-activation and computing e^x a
+  second time (two full passes over every activation per step).
+  """
+  return jax.nn.selu(x)
+
+
+def _selu_fwd(x):
+  y = jax.nn.selu(x)
+  return y, y
+
+
+def _selu_bwd(y, g):
+  return (g * jnp.where(y > 0, _SELU_SCALE, y + _SELU_SCALE * _SELU_ALPHA),)
+
+
+_selu.defvjp(_selu_fwd, _selu_bwd)
+
+
+def fold(c: int, mean: jax.Array, var: jax.Array, params: dict[str, Any],
           repeats: int = 0):
   """A block's BatchNorm folded into its convolution.
 
@@ -143,7 +194,7 @@ def _conv_selu(x: jax.Array, folds, dilation: int) -> jax.Array:
 
   Args:
     x: raw input [B, H, W, C].
-    folds: ``_fold`` results, one per block.
+    folds: ``fold`` results, one per block.
     dilation: the convolutions' dilation (padding equals it).
 
   Returns:
@@ -152,7 +203,7 @@ def _conv_selu(x: jax.Array, folds, dilation: int) -> jax.Array:
   kernel, table, bias = (jnp.concatenate(parts, axis=-1)
                          for parts in zip(*folds))
   y = conv_kernels.conv3x3(x, kernel, dilation)
-  return jax.nn.selu(_add_border(y, table, dilation) + bias)
+  return _selu(_add_border(y, table, dilation) + bias)
 
 
 def _folded_block(x: jax.Array, mean: jax.Array, var: jax.Array,
@@ -160,9 +211,9 @@ def _folded_block(x: jax.Array, mean: jax.Array, var: jax.Array,
                   repeats: int = 0) -> jax.Array:
   """SELU(conv(BatchNorm([x, x[..., :k] * repeats]))), BatchNorm folded.
 
-  See ``_fold`` for the arguments; returns [B, H, W, F] float32.
+  See ``fold`` for the arguments; returns [B, H, W, F] float32.
   """
-  return _conv_selu(x, [_fold(x.shape[-1], mean, var, params, repeats)],
+  return _conv_selu(x, [fold(x.shape[-1], mean, var, params, repeats)],
                     dilation)
 
 
@@ -249,8 +300,8 @@ def apply(model: models.MSFCN, variables: dict[str, Any], x: jax.Array, *,
   stats6 = _stats(u) if train else None
   c = u.shape[-1]
   both = _conv_selu(u, [
-      _fold(c, *stats(names[0], lambda: stats6), params[names[0]]),
-      _fold(c, *stats('voicing', lambda: stats6), params['voicing'])], 1)
+      fold(c, *stats(names[0], lambda: stats6), params[names[0]]),
+      fold(c, *stats('voicing', lambda: stats6), params['voicing'])], 1)
   u, voicing = both[..., :-1], both[..., -1:]
   for name in names[1:]:  # CONV8 ..., the last one the one-channel pitch map
     u = _folded_block(u, *stats(name, functools.partial(_stats, u)),
@@ -262,182 +313,3 @@ def apply(model: models.MSFCN, variables: dict[str, Any], x: jax.Array, *,
     return logits, {'batch_stats': stats.updated if train else
                     variables['batch_stats']}
   return logits
-
-
-# Inference on padded input: the folded formulation with the padding
-# semantics of ``inference.InferenceModel`` (every BatchNorm output zeroed
-# on the frames past the clip). A forward pass only.
-
-
-def _valid_taps(width: int, dilation: int, n_valid: jax.Array) -> jax.Array:
-  """[3, width] float32: 1 where tap j of frame t reads a valid frame.
-
-  Tap j reads frame t + (j - 1) d; it counts iff 0 <= that < n_valid, so
-  the frames past the clip look like the convolution's own zero padding.
-  """
-  t = (jnp.arange(width)[None, :]
-       + jnp.asarray((np.arange(3)[:, None] - 1) * dilation))
-  return ((t >= 0) & (t < n_valid)).astype(jnp.float32)
-
-
-def _masked_fold(params: dict[str, Any], stats: dict[str, Any], c: int,
-                 repeats: int = 0):
-  """A block's running-average BatchNorm folded into its convolution.
-
-  BatchNorm with running averages is a fixed per-channel affine map
-  a h + b, so for h zero past the clip
-
-    conv(pad0(where(valid, a h + b, 0)), W) = conv(pad0(h), a W) + border,
-    border[r, t, f] = sum_ij rows_i[r] valid_j[t] table[i, j, f],
-    table = sum_c b_c W[:, :, c]
-
-  (rows_i: tap i's row inside the 256 rows; valid_j: tap j's frame inside
-  the clip). No statistics are computed and no normalised copy is written.
-
-  Args:
-    params: the block's {'bn': {scale, bias}, 'conv': {kernel, bias}}.
-    stats: the block's running averages {'bn': {mean, var}}.
-    c: channels of the stored input h.
-    repeats: copies of h's first k channels the block's input appends to h
-      (k = the rest of the kernel's input channels / repeats; CONV6): their
-      kernel slices fold onto those channels.
-
-  Returns:
-    (kernel [3, 3, c, F] for h, table [3, 3, F], conv bias [F]).
-  """
-  ra = stats['bn']
-  return _fold(c, ra['mean'], ra['var'], params, repeats)
-
-
-# Padded-grid rows per step of the chunked forward convolution (as
-# conv_kernels' chunked backward pass).
-_CONV_ROWS = 4096
-
-CONV_IMPLS = ('xla', 'chunked')
-
-
-def _chunked_conv(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
-  """3x3 SAME convolution (dilation d, zero padding d) as chunked products.
-
-  On the flattened zero-padded grid (``conv_kernels``), output row p is
-  sum_ij x_pad[p + o_ij] W_ij: a loop over chunks of ``_CONV_ROWS`` rows
-  gathers each chunk's nine shifted input rows X9 [n, 9 C] and runs one
-  matrix product X9 @ [W_00; ...; W_22], the structure of conv_kernels'
-  input-gradient pass. Equals ``jax.lax.conv_general_dilated`` up to float32
-  rounding (sums in another order).
-  """
-  d = dilation
-  b, h, w, c = x.shape
-  f = kernel.shape[-1]
-  hp, wp = h + 2 * d, w + 2 * d
-  rows = b * hp * wp
-  offsets = [i * d * wp + j * d for i in range(3) for j in range(3)]
-  n = _CONV_ROWS
-  steps = -(-rows // n)
-  x_flat = jnp.pad(x, ((0, 0), (d, d), (d, d), (0, 0))).reshape(rows, c)
-  x_flat = jnp.pad(x_flat, ((0, offsets[-1] + steps * n - rows), (0, 0)))
-  w_rows = kernel.reshape(9 * c, f)  # rows ordered (i, j, c) like X9
-
-  def step(i, y):
-    start = i * n
-    x9 = jnp.concatenate([jax.lax.dynamic_slice_in_dim(x_flat, start + o, n)
-                          for o in offsets], axis=1)
-    return jax.lax.dynamic_update_slice_in_dim(
-        y, jnp.dot(x9, w_rows, preferred_element_type=jnp.float32), start,
-        axis=0)
-
-  y = jax.lax.fori_loop(0, steps, step,
-                        jnp.zeros((steps * n, f), jnp.float32))
-  return y[:rows].reshape(b, hp, wp, f)[:, :h, :w]
-
-
-def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
-                 conv_impl: str = 'xla'):
-  """SELU(conv + border + bias) of folded blocks that read the same h.
-
-  Args:
-    h: the blocks' stored input [B, H, W, C], zero past the clip.
-    n_valid: the clip's frames (traced int scalar).
-    folds: one ``_masked_fold`` result per block; their output channels are
-      computed by one convolution (one pass over h) and split again.
-    dilation: the convolutions' dilation (padding equals it).
-    conv_impl: 'xla' (``jax.lax.conv_general_dilated``) or 'chunked'
-      (``_chunked_conv``).
-
-  Returns:
-    a list with each block's output [B, H, W, F_k] (valid frames exact;
-    frames past the clip not zeroed).
-  """
-  kernel, table, bias = (jnp.concatenate(parts, axis=-1)
-                         for parts in zip(*folds))
-  d = dilation
-  if conv_impl == 'chunked':
-    y = _chunked_conv(h, kernel, d)
-  else:
-    y = jax.lax.conv_general_dilated(
-        h, kernel, window_strides=(1, 1), padding=((d, d), (d, d)),
-        rhs_dilation=(d, d), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-  _, height, width, _ = y.shape
-  rows = _inside(height, d)  # static
-  # [3, W, F]; the border is built from broadcasts, so XLA adds it inside
-  # the convolution's consumer.
-  by_col = jnp.einsum('jw,ijf->iwf', _valid_taps(width, d, n_valid), table)
-  border = sum(rows[i][:, None, None] * by_col[i] for i in range(3))
-  y = jax.nn.selu(y + border + bias)
-  splits = np.cumsum([f[2].shape[-1] for f in folds])[:-1]
-  return jnp.split(y, splits, axis=-1)
-
-
-def apply_masked(model: models.MSFCN, variables: dict[str, Any],
-                 x: jax.Array, n_valid, conv_impl: str = 'xla') -> jax.Array:
-  """Running-average logits of x whose first n_valid frames are the clip.
-
-  Equals (to float32 rounding) ``model.apply(variables, x, train=False)``
-  with every BatchNorm output set to 0 on frames >= n_valid, which is what
-  ``inference.InferenceModel`` runs: the logits of the first n_valid frames
-  are those of the unpadded clip. A forward pass (no custom gradients).
-
-  Args:
-    model: the MSFCN whose layout the variables have (float32).
-    variables: {'params', 'batch_stats'}.
-    x: CFP input [B, 256, W, 3].
-    n_valid: the clip's frames (int, may be traced), 0 < n_valid <= W.
-    conv_impl: how the convolutions run: 'xla' (XLA's convolution) or
-      'chunked' (gathered rows times the kernel, ``_chunked_conv``); the
-      same values to float32 rounding.
-
-  Returns:
-    logits [B, W, 257] float32; frames >= n_valid are meaningless.
-  """
-  if x.ndim != 4 or x.shape[-1] != 3:
-    raise ValueError(f'MSFCN expects [batch, freq, time, 3], got {x.shape}')
-  if conv_impl not in CONV_IMPLS:
-    raise ValueError(f'conv_impl: {conv_impl!r} is not one of {CONV_IMPLS}')
-  params, stats = variables['params'], variables['batch_stats']
-  valid = (jnp.arange(x.shape[2]) < n_valid)[None, None, :, None]
-  zero_past = lambda a: jnp.where(valid, a, jnp.zeros((), a.dtype))
-
-  def block(h, names, dilation=1, repeats=0):
-    folds = [_masked_fold(params[n], stats[n], h.shape[-1], repeats)
-             for n in names]
-    return _masked_conv(h, n_valid, folds, dilation, conv_impl)
-
-  # Every block output a later convolution reads is stored zeroed past the
-  # clip (the where fuses into the SELU), so it is read as is.
-  h = zero_past(x.astype(jnp.float32))
-  for i, rate in enumerate(model.dilations):
-    c = zero_past(block(h, [f'dense_{i}'], rate)[0])
-    # Materialised once (see apply).
-    h = jax.lax.optimization_barrier(jnp.concatenate([h, c], axis=-1))
-  # CONV6 reads [h, x * R]; h starts with x, so the copies fold into it.
-  u = zero_past(block(h, ['conv6'], repeats=model.input_repeats)[0])
-  # CONV7 (or the pitch map) and the voicing map both read CONV6's output:
-  # with their BatchNorms folded they are one convolution.
-  names = [f'conv{6 + i}' for i in range(1, len(model.decoder_channels) + 1)]
-  u, voicing = block(u, [names[0], 'voicing'])
-  for name in names[1:]:  # CONV8 ..., the last one the one-channel pitch map
-    u = block(zero_past(u), [name])[0]
-  # Outputs past the clip of the one-channel maps are never read.
-  voicing = jnp.mean(voicing, axis=1, keepdims=True)
-  out = jnp.concatenate([voicing, u], axis=1)
-  return jnp.transpose(out[..., 0], (0, 2, 1))

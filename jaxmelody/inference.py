@@ -14,7 +14,7 @@ field, so the joined logits equal those of one pass over the whole clip.
 
 With running averages and float32 compute (``fast=True``, the default;
 ``config.eval.fast_inference``) the forward pass is
-``fast_model.apply_masked``: every BatchNorm folded into the convolution
+``fast_inference.apply_masked``: every BatchNorm folded into the convolution
 after it, with the same padding semantics (equal to float32 rounding).
 """
 
@@ -30,6 +30,7 @@ import numpy as np
 
 from jaxmelody import decoder_fold
 from jaxmelody import errors
+from jaxmelody import fast_inference
 from jaxmelody import fast_model
 from jaxmelody import models
 from jaxmelody import pitch
@@ -103,10 +104,10 @@ class InferenceModel:
         statistics of the piece being processed, as the released code; a
         piece longer than the largest pad length takes each window's own).
       fast: run the folded-BatchNorm formulation
-        (``fast_model.apply_masked``) where it applies: 'running' mode and
+        (``fast_inference.apply_masked``) where it applies: 'running' mode and
         float32 compute. Same logits to float32 rounding, less work.
       fast_conv: the fast forward's convolutions: 'xla' or 'chunked'
-        (``fast_model.apply_masked``'s conv_impl; same logits).
+        (``fast_inference.apply_masked``'s conv_impl; same logits).
 
     Raises:
       errors.ConfigError: for an unknown mode or unusable lengths.
@@ -141,10 +142,10 @@ class InferenceModel:
                   and self.model.dtype == jnp.float32 else 0)
     self.fast = bool(fast and bn_inference == 'running'
                      and fast_model.supports(self.model))
-    if fast_conv not in fast_model.CONV_IMPLS:
+    if fast_conv not in fast_inference.CONV_IMPLS:
       raise errors.ConfigError(f'config.eval.fast_inference_conv (fast_conv):'
                                f' {fast_conv!r} is not one of '
-                               f'{fast_model.CONV_IMPLS}')
+                               f'{fast_inference.CONV_IMPLS}')
     self.fast_conv = fast_conv
     self._forward = jax.jit(
         self._fast_forward if self.fast else self._masked_forward,
@@ -154,7 +155,7 @@ class InferenceModel:
     """``_masked_forward`` in 'running' mode, BatchNorm folded."""
     assert not batch_stats_mode
     self.traces += 1  # runs only while tracing, i.e. once per compilation
-    return fast_model.apply_masked(self.model, variables, x, n_valid,
+    return fast_inference.apply_masked(self.model, variables, x, n_valid,
                                    self.fast_conv)[0]
 
   def _masked_forward(self, variables, x, n_valid, batch_stats_mode):

@@ -1,6 +1,6 @@
 """The folded-BatchNorm inference path equals today's path to float32 rounding.
 
-``InferenceModel(fast=True)`` runs ``fast_model.apply_masked``;
+``InferenceModel(fast=True)`` runs ``fast_inference.apply_masked``;
 ``fast=False`` runs the flax module with every BatchNorm output zeroed past
 the clip (and CONV6's copies folded by ``decoder_fold``). Both must give the
 same logits for padded, exactly-sized and windowed clips.
