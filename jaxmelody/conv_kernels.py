@@ -16,8 +16,11 @@ grid (output (h, w) at row (h, w), zeros elsewhere),
   dW[i, j] = sum_p g[p] (x) x_pad[p + o_ij],
 
 i.e. g^T X9 with X9 = the nine shifted row blocks of x side by side. The
-input gradient and the forward pass stay XLA's convolutions (fast for
-these shapes). Results equal ``jax.lax.conv_general_dilated``'s and its
+input gradient stays XLA's convolution (fast for these shapes). So does the
+forward pass, except for dilated convolutions with few output channels
+(the dense layers' 10): there XLA:CPU's convolution is slow, and one matrix
+product x_pad @ [W_00 ... W_22] (9 F columns) followed by the sum of its
+nine column blocks shifted by o_ij is faster (``_shifted_conv``). Results equal ``jax.lax.conv_general_dilated``'s and its
 gradients up to float32 rounding (the sums run in another order).
 """
 
@@ -40,6 +43,13 @@ def _xla_conv(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
       rhs_dilation=(d, d), dimension_numbers=_DIMS)
 
 
+# Forward passes with at most this many output channels and a dilation > 1
+# run as ``_shifted_conv``: measured 1.03-1.73x XLA's convolution for
+# dense10's five dense layers (batch 16 x 256 x 256, 10 outputs, input
+# channels 3 to 43 growing with the dilation).
+_SHIFTED_MAX_FEATURES = 16
+
+
 def _offsets(dilation: int, width: int) -> list[int]:
   """Row offsets o_ij of the nine taps on a padded grid of this width."""
   d = dilation
@@ -52,6 +62,36 @@ def _pad_flat(x: jax.Array, dilation: int) -> jax.Array:
   b, h, w, c = x.shape
   return jnp.pad(x, ((0, 0), (d, d), (d, d), (0, 0))).reshape(
       b * (h + 2 * d) * (w + 2 * d), c)
+
+
+def _shifted_conv(x: jax.Array, kernel: jax.Array,
+                  dilation: int) -> jax.Array:
+  """``_xla_conv`` as one matrix product and nine shifted adds.
+
+  On the flattened padded grid output row p is sum_ij x_pad[p + o_ij] W_ij,
+  so with Y = x_pad @ [W_00, ..., W_22] ([rows, 9 F]) it is the sum over
+  taps of Y's column block ij read at row p + o_ij. XLA fuses the nine
+  strided reads and the adds into one loop.
+  """
+  d = dilation
+  b, h, w, c = x.shape
+  f = kernel.shape[-1]
+  hp, wp = h + 2 * d, w + 2 * d
+  rows = b * hp * wp
+  offsets = _offsets(d, wp)
+  x_flat = jnp.pad(_pad_flat(x, d), ((0, offsets[-1]), (0, 0)))
+  taps = kernel.reshape(9, c, f).transpose(1, 0, 2).reshape(c, 9 * f)
+  y = jnp.dot(x_flat, taps, preferred_element_type=jnp.float32)
+  out = sum(jax.lax.slice_in_dim(y, o, o + rows)[:, k * f:(k + 1) * f]
+            for k, o in enumerate(offsets))
+  return out.reshape(b, hp, wp, f)[:, :h, :w].astype(x.dtype)
+
+
+def _forward(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
+  """The forward pass: ``_shifted_conv`` where it is faster, else XLA's."""
+  if dilation > 1 and kernel.shape[-1] <= _SHIFTED_MAX_FEATURES:
+    return _shifted_conv(x, kernel, dilation)
+  return _xla_conv(x, kernel, dilation)
 
 
 def _kernel_grad(x, g, dilation, features):
@@ -116,11 +156,11 @@ def conv3x3(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
   Returns:
     [B, H, W, F], ``jax.lax.conv_general_dilated`` with these settings.
   """
-  return _xla_conv(x, kernel, dilation)
+  return _forward(x, kernel, dilation)
 
 
 def _conv3x3_fwd(x, kernel, dilation):
-  return _xla_conv(x, kernel, dilation), (x, kernel)
+  return _forward(x, kernel, dilation), (x, kernel)
 
 
 def _conv3x3_bwd(dilation, residuals, g):

@@ -24,6 +24,7 @@ def _rel(a, b):
     (20, 40, 1, 3),    # wide: the chunked backward pass
     (7, 1, 2, 5),      # one output channel, more images than a chunk
     (5, 33, 4, 2),     # image width not a multiple of anything
+    (9, 10, 24, 2),    # the last dense layer's rate: taps beyond the image
 ])
 def test_values_and_gradients_equal_xla(channels, features, dilation, batch):
   rng = np.random.default_rng(channels)
