@@ -8,8 +8,9 @@ non-zero values, so every BatchNorm output is multiplied by a mask of the
 valid frames (a flax method interceptor), which makes the padded frames look
 like the convolutions' own zero padding; in 'batch' mode (the released
 code's test-time BatchNorm) the statistics are taken over the valid frames
-only, so that mode needs no compile per clip length either. Clips longer than the largest pad
-length are cut into overlapping windows whose margins cover the receptive
+that are not digital silence (``piece_norm``), so that mode needs no compile
+per clip length either. Frames of digital silence decode as "no melody" in
+every mode. Clips longer than the largest pad length are cut into overlapping windows whose margins cover the receptive
 field, so the joined logits equal those of one pass over the whole clip.
 
 With running averages and float32 compute (``fast=True``, the default;
@@ -33,6 +34,7 @@ from jaxmelody import errors
 from jaxmelody import fast_inference
 from jaxmelody import fast_model
 from jaxmelody import models
+from jaxmelody import piece_norm
 from jaxmelody import pitch
 from jaxmelody.features import FEATURES
 
@@ -48,34 +50,6 @@ def receptive_radius(model_config) -> int:
   """
   return (sum(int(d) for d in model_config.dilations)
           + len(model_config.decoder_channels) + 1)
-
-
-def _masked_batch_norm(bn: nn.BatchNorm, x, valid, n_valid):
-  """BatchNorm of x [B, H, L, C] with the statistics of its valid frames.
-
-  Written out rather than ``bn(x, mask=...)``: on XLA:CPU (jax 0.10) the
-  jitted ``mean(where=mask)`` inside the model gave statistics far enough off
-  to move logits by tens (measured on MIR-1K yifen_2_13), while sums of
-  ``x * mask`` agree with the unpadded pass to 1e-4.
-
-  Args:
-    bn: the bound flax BatchNorm (its scale, bias and epsilon are used).
-    x: its input [B, H, L, C].
-    valid: bool [1, 1, L, 1], True on the first n_valid frames.
-    n_valid: number of valid frames (traced scalar).
-
-  Returns:
-    Normalised, scaled and shifted x, float32 [B, H, L, C].
-  """
-  x = x.astype(jnp.float32)
-  w = valid.astype(jnp.float32)
-  count = n_valid.astype(jnp.float32) * x.shape[0] * x.shape[1]
-  mean = jnp.sum(x * w, axis=(0, 1, 2)) / count
-  # Two-pass (biased) variance, as torch in training mode.
-  var = jnp.sum(jnp.square(x - mean) * w, axis=(0, 1, 2)) / count
-  y = (x - mean) * jax.lax.rsqrt(var + bn.epsilon)
-  return (y * bn.get_variable('params', 'scale')
-          + bn.get_variable('params', 'bias'))
 
 
 class InferenceModel:
@@ -161,12 +135,13 @@ class InferenceModel:
   def _masked_forward(self, variables, x, n_valid, batch_stats_mode):
     """Logits [L, 257] of x [1, 256, L, 3] whose first n_valid frames count.
 
-    In 'batch' mode BatchNorm normalises with the statistics of the valid
-    frames only, which equals running the piece at its exact length, as the
-    released code did, without a compile per length.
+    In 'batch' mode BatchNorm normalises with the statistics of the valid,
+    sounding frames only, which equals running the piece at its exact length,
+    as the released code did, without a compile per length.
     """
     self.traces += 1  # runs only while tracing, i.e. once per compilation
     valid = (jnp.arange(x.shape[2]) < n_valid)[None, None, :, None]
+    frames = piece_norm.sounding(x, valid) if batch_stats_mode else None
 
     def zero_padded_frames(next_fun, args, kwargs, context):
       bn = context.module
@@ -177,7 +152,7 @@ class InferenceModel:
       if not (isinstance(bn, nn.BatchNorm) and context.method_name == '__call__'):
         return next_fun(*args, **kwargs)
       if batch_stats_mode:
-        y = _masked_batch_norm(bn, args[0], valid, n_valid)
+        y = piece_norm.masked_batch_norm(bn, args[0], frames)
       else:
         y = next_fun(*args, **kwargs)
       return jnp.where(valid, y, jnp.zeros((), y.dtype))
@@ -235,7 +210,8 @@ class InferenceModel:
       cfp: float [3, 256, T] CFP features (``cfp.compute_cfp``).
 
     Returns:
-      float32 [T, 257]; row 0 = no melody.
+      float32 [T, 257]; row 0 = no melody, which wins on frames of digital
+      silence.
     """
     cfp = np.asarray(cfp, np.float32)
     if cfp.ndim != 3 or cfp.shape[:2] != (3, FEATURES.n_bins):
@@ -245,8 +221,9 @@ class InferenceModel:
     if t == 0:
       return np.zeros((0, FEATURES.n_classes), np.float32)
     step = self.piece_frames or t
-    return np.concatenate([self._run_whole(cfp[..., s:s + step])
-                           for s in range(0, t, step)])
+    logits = np.concatenate([self._run_whole(cfp[..., s:s + step])
+                             for s in range(0, t, step)])
+    return piece_norm.silence_to_no_melody(logits, cfp)
 
   def melody(self, cfp):
     """Decoded melody of one clip: (f0_hz float64 [T], voicing float64 [T])."""

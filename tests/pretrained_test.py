@@ -28,9 +28,15 @@ def bundled():
   return BUNDLED
 
 
-def test_bundled_model_finds_no_melody_in_silence(bundled):
+@pytest.mark.parametrize('bn_inference', ['running', 'batch'])
+@pytest.mark.parametrize('seconds', [1, 10])
+def test_bundled_model_finds_no_melody_in_silence(bundled, bn_inference,
+                                                  seconds):
   del bundled
-  melody = predict.extract_melody(np.zeros(16000, np.float32), 16000)
+  config = predict.default_config()
+  config.model.bn_inference = bn_inference
+  melody = predict.extract_melody(np.zeros(16000 * seconds, np.float32), 16000,
+                                  config=config)
   assert (melody.f0_hz == 0).all() and np.isfinite(melody.voicing).all()
 
 

@@ -1,0 +1,92 @@
+"""Tests of per-piece BatchNorm over sounding frames and the silence gate."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxmelody import default_config
+from jaxmelody import inference
+from jaxmelody import models
+from jaxmelody import piece_norm
+from jaxmelody import pitch
+
+
+class _Norm(nn.Module):
+  """One BatchNorm, applied through piece_norm or flax itself."""
+
+  @nn.compact
+  def __call__(self, x, frames=None, train=False):
+    bn = nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                      use_fast_variance=False)
+    if frames is None:
+      return bn(x)
+    bn(x[:, :, :1])  # binds bn's variables; the output is discarded
+    return piece_norm.masked_batch_norm(bn, x, frames)
+
+
+@pytest.fixture(scope='module')
+def norm():
+  rng = np.random.default_rng(0)
+  x = rng.normal(size=(1, 5, 12, 4)).astype(np.float32)
+  variables = _Norm().init(jax.random.PRNGKey(0), x)
+  variables = {
+      'params': {'BatchNorm_0': {'scale': jnp.asarray(rng.uniform(0.5, 2, 4)),
+                                 'bias': jnp.asarray(rng.normal(size=4))}},
+      'batch_stats': {'BatchNorm_0': {'mean': jnp.asarray(rng.normal(size=4)),
+                                      'var': jnp.asarray(rng.uniform(1, 3, 4))}}}
+  return x, variables
+
+
+def test_statistics_are_those_of_the_chosen_frames(norm):
+  x, variables = norm
+  frames = np.zeros((1, 1, 12, 1), bool)
+  frames[..., 2:9, :] = True
+  got = _Norm().apply(variables, x, frames)
+  # Training-mode BatchNorm on the chosen frames alone.
+  want = _Norm().apply(variables, x[:, :, 2:9], train=True,
+                       mutable=['batch_stats'])[0]
+  np.testing.assert_allclose(got[:, :, 2:9], want, atol=1e-5)
+  # The other frames are normalised with the same statistics.
+  chosen = x[:, :, 2:9]
+  mean, var = chosen.mean(axis=(0, 1, 2)), chosen.var(axis=(0, 1, 2))
+  p = variables['params']['BatchNorm_0']
+  want_rest = ((x[:, :, :2] - mean) / np.sqrt(var + 1e-5) * p['scale']
+               + p['bias'])
+  np.testing.assert_allclose(got[:, :, :2], want_rest, atol=1e-5)
+
+
+def test_no_chosen_frame_falls_back_to_running_averages(norm):
+  x, variables = norm
+  got = _Norm().apply(variables, x, np.zeros((1, 1, 12, 1), bool))
+  want = _Norm().apply(variables, x)  # use_running_average=True
+  np.testing.assert_allclose(got, want, atol=1e-5)
+  assert np.isfinite(got).all()
+
+
+def test_silent_frames_decode_as_no_melody():
+  rng = np.random.default_rng(1)
+  cfp = rng.random((3, 256, 10), dtype=np.float32)
+  cfp[..., 3:6] = 0.0
+  logits = rng.normal(size=(10, 257)).astype(np.float32) * 10
+  logits[:, 0] = -50.0  # the network insists on a melody everywhere
+  gated = piece_norm.silence_to_no_melody(logits, cfp)
+  f0, voicing = pitch.decode(gated)
+  assert (f0[3:6] == 0).all() and (f0[:3] > 0).all() and (f0[6:] > 0).all()
+  np.testing.assert_array_equal(gated[:3], logits[:3])
+  assert np.isfinite(voicing).all() and (voicing[3:6] < 1e-9).all()
+
+
+@pytest.mark.parametrize('mode', ['running', 'batch'])
+def test_digital_silence_has_no_melody_in_either_mode(mode):
+  config = default_config.get_config()
+  model = models.create_model(config.model)
+  variables = models.init_variables(model, jax.random.PRNGKey(0), frames=16)
+  im = inference.InferenceModel(config.model, variables, pad_lengths=(512,),
+                                bn_inference=mode, fast=False)
+  cfp = np.zeros((3, 256, 100), np.float32)
+  logits = im.logits(cfp)
+  f0, voicing = pitch.decode(logits)
+  assert (f0 == 0).all() and np.isfinite(logits).all()
+  assert np.isfinite(voicing).all()
