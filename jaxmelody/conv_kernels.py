@@ -87,7 +87,7 @@ def _shifted_conv(x: jax.Array, kernel: jax.Array,
   return out.reshape(b, hp, wp, f)[:, :h, :w].astype(x.dtype)
 
 
-def _forward(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
+def forward(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
   """The forward pass: ``_shifted_conv`` where it is faster, else XLA's."""
   if dilation > 1 and kernel.shape[-1] <= _SHIFTED_MAX_FEATURES:
     return _shifted_conv(x, kernel, dilation)
@@ -156,11 +156,11 @@ def conv3x3(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
   Returns:
     [B, H, W, F], ``jax.lax.conv_general_dilated`` with these settings.
   """
-  return _forward(x, kernel, dilation)
+  return forward(x, kernel, dilation)
 
 
 def _conv3x3_fwd(x, kernel, dilation):
-  return _forward(x, kernel, dilation), (x, kernel)
+  return forward(x, kernel, dilation), (x, kernel)
 
 
 def _conv3x3_bwd(dilation, residuals, g):

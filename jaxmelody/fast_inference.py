@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmelody import conv_kernels
 from jaxmelody import fast_model
 from jaxmelody import models
 
@@ -60,7 +61,7 @@ def _masked_fold(params: dict[str, Any], stats: dict[str, Any], c: int,
 # conv_kernels' chunked backward pass).
 _CONV_ROWS = 4096
 
-CONV_IMPLS = ('xla', 'chunked')
+CONV_IMPLS = ('xla', 'chunked', 'shifted')
 
 
 def _chunked_conv(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
@@ -108,8 +109,10 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
     folds: one ``_masked_fold`` result per block; their output channels are
       computed by one convolution (one pass over h) and split again.
     dilation: the convolutions' dilation (padding equals it).
-    conv_impl: 'xla' (``jax.lax.conv_general_dilated``) or 'chunked'
-      (``_chunked_conv``).
+    conv_impl: 'xla' (``jax.lax.conv_general_dilated``), 'chunked'
+      (``_chunked_conv``) or 'shifted' (``conv_kernels.forward``: one
+      matrix product and nine shifted adds for the dilated few-output
+      dense layers, XLA's convolution for the rest).
 
   Returns:
     a list with each block's output [B, H, W, F_k] (valid frames exact;
@@ -120,6 +123,8 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
   d = dilation
   if conv_impl == 'chunked':
     y = _chunked_conv(h, kernel, d)
+  elif conv_impl == 'shifted':
+    y = conv_kernels.forward(h, kernel, d)
   else:
     y = jax.lax.conv_general_dilated(
         h, kernel, window_strides=(1, 1), padding=((d, d), (d, d)),
@@ -149,9 +154,10 @@ def apply_masked(model: models.MSFCN, variables: dict[str, Any],
     variables: {'params', 'batch_stats'}.
     x: CFP input [B, 256, W, 3].
     n_valid: the clip's frames (int, may be traced), 0 < n_valid <= W.
-    conv_impl: how the convolutions run: 'xla' (XLA's convolution) or
-      'chunked' (gathered rows times the kernel, ``_chunked_conv``); the
-      same values to float32 rounding.
+    conv_impl: how the convolutions run: 'xla' (XLA's convolution),
+      'chunked' (gathered rows times the kernel, ``_chunked_conv``) or
+      'shifted' (``conv_kernels.forward``); the same values to float32
+      rounding.
 
   Returns:
     logits [B, W, 257] float32; frames >= n_valid are meaningless.

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from jaxmelody import errors
+from jaxmelody import fast_inference
 from jaxmelody import inference
 from jaxmelody import models
 from tests.inference_test import random_variables
@@ -50,10 +51,11 @@ def pair(request, tmp_path_factory, save_random_weights):
     both.append(inference.from_config(config, variables))
   plain, fast = both
   assert not plain.fast and fast.fast
-  chunked = inference.InferenceModel(config.model, variables,
+  others = [inference.InferenceModel(config.model, variables,
                                      pad_lengths=config.eval.pad_lengths,
-                                     fast_conv='chunked')
-  return config, plain, fast, chunked
+                                     fast_conv=conv)
+            for conv in ('chunked', 'shifted')]
+  return config, plain, fast, others
 
 
 def _assert_close(got, want, what):
@@ -65,7 +67,7 @@ def _assert_close(got, want, what):
 
 
 def test_fast_logits_equal_plain_logits(pair):
-  config, plain, fast, chunked = pair
+  config, plain, fast, others = pair
   short, longest = plain.pad_lengths
   rng = np.random.default_rng(0)
   cases = {
@@ -78,13 +80,14 @@ def test_fast_logits_equal_plain_logits(pair):
   for what, frames in cases.items():
     cfp = rng.random((3, 256, frames), dtype=np.float32)
     want = plain.logits(cfp)
-    for im in (fast, chunked):
+    for im in (fast, *others):
       got = im.logits(cfp)
       label = f'{config.model.name} {im.fast_conv}: {what} ({frames} frames)'
       _assert_close(got, want, label)
       # The voicing row apart: one column of 257 could hide in the norm.
       _assert_close(got[:, 0], want[:, 0], label + ', voicing row')
-  assert fast.traces == chunked.traces == len(fast.pad_lengths)
+  for im in (fast, *others):
+    assert im.traces == len(fast.pad_lengths)
 
 
 @pytest.mark.parametrize('decoder_channels,input_repeats',
@@ -100,8 +103,8 @@ def test_other_layouts(decoder_channels, input_repeats):
   config.eval.fast_inference = False
   plain = inference.from_config(config, variables)
   fast = [inference.InferenceModel(config.model, variables, pad_lengths=(64,),
-                                   fast_conv=conv) for conv in ('xla',
-                                                                'chunked')]
+                                   fast_conv=conv)
+          for conv in fast_inference.CONV_IMPLS]
   rng = np.random.default_rng(4)
   for frames in (40, 64, 150):
     cfp = rng.random((3, 256, frames), dtype=np.float32)
