@@ -43,11 +43,13 @@ def _xla_conv(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
       rhs_dilation=(d, d), dimension_numbers=_DIMS)
 
 
-# Forward passes with at most this many output channels and a dilation > 1
-# run as ``_shifted_conv``: measured 1.03-1.73x XLA's convolution for
-# dense10's five dense layers (batch 16 x 256 x 256, 10 outputs, input
-# channels 3 to 43 growing with the dilation).
+# Forward passes with at most this many output channels, at least this many
+# input channels and a dilation > 1 run as ``_shifted_conv``: 1.13-1.66x
+# XLA's convolution for dense10's dense layers with 13 to 43 inputs, 0.93x
+# for the first one's 3 (batch 16 x 256 x 256, 10 outputs; AMD Zen 3,
+# ``python benchmarks/dense_conv_speed.py``).
 _SHIFTED_MAX_FEATURES = 16
+_SHIFTED_MIN_CHANNELS = 8
 
 
 def _offsets(dilation: int, width: int) -> list[int]:
@@ -89,7 +91,8 @@ def _shifted_conv(x: jax.Array, kernel: jax.Array,
 
 def forward(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
   """The forward pass: ``_shifted_conv`` where it is faster, else XLA's."""
-  if dilation > 1 and kernel.shape[-1] <= _SHIFTED_MAX_FEATURES:
+  if (dilation > 1 and kernel.shape[-1] <= _SHIFTED_MAX_FEATURES
+      and kernel.shape[2] >= _SHIFTED_MIN_CHANNELS):
     return _shifted_conv(x, kernel, dilation)
   return _xla_conv(x, kernel, dilation)
 
