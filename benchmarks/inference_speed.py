@@ -181,16 +181,18 @@ def forward_gflops_fast(model, frames: int = 256) -> float:
 def model_alone(config, variables, feats, repeats) -> dict:
   """Frames/s of ``InferenceModel.logits`` on feats, plain and fast.
 
-  Three models with the same variables: the plain formulation (flax module,
+  Four models with the same variables: the plain formulation (flax module,
   BatchNorm outputs masked; ``eval.fast_inference`` off), the fast one with
-  XLA's convolutions and the fast one with chunked matrix-product
-  convolutions (``fast_inference_conv='chunked'``, a candidate). All are
+  XLA's convolutions and the fast one with the two candidate convolutions
+  of ``fast_inference_conv``: 'chunked' (gathered rows times the kernel)
+  and 'shifted' (one product and nine shifted adds for the dense layers,
+  as training's forward). All are
   compiled for every pad length before the first timing; runs alternate so
   a change of machine load hits all alike; best of ``repeats`` each.
   """
   from jaxmelody import inference  # pylint: disable=g-import-not-at-top
   variants = {'plain': (False, 'xla'), 'fast': (True, 'xla'),
-              'chunked': (True, 'chunked')}
+              'chunked': (True, 'chunked'), 'shifted': (True, 'shifted')}
   ims = {}
   for name, (fast, conv) in variants.items():
     c = config.copy_and_resolve_references()
@@ -290,7 +292,7 @@ def main():
   parser.add_argument('--checkpoint', default=str(RELEASED))
   parser.add_argument('--no_results', action='store_true',
                       help='do not rewrite benchmarks/RESULTS.md')
-  parser.add_argument('--fast_conv', choices=('xla', 'chunked'),
+  parser.add_argument('--fast_conv', choices=('xla', 'chunked', 'shifted'),
                       default=None,
                       help='the pipeline\'s fast-forward convolutions '
                       '(config.eval.fast_inference_conv; default: the '
@@ -356,10 +358,12 @@ def main():
       f'{clip["plain_frames_per_s"]:.0f} frames/s, fast (XLA convolutions) '
       f'**{clip["fast_frames_per_s"]:.0f} frames/s**, ratio '
       f'**{clip["fast_frames_per_s"] / clip["plain_frames_per_s"]:.2f}x**; '
-      f'fast with chunked matrix-product convolutions '
-      f'(`eval.fast_inference_conv=\'chunked\'`) '
-      f'{clip["chunked_frames_per_s"]:.0f} frames/s, ratio '
-      f'{clip["chunked_frames_per_s"] / clip["plain_frames_per_s"]:.2f}x; '
+      f'fast with `eval.fast_inference_conv=\'chunked\'` (gathered-row '
+      f'products) {clip["chunked_frames_per_s"]:.0f} frames/s, ratio '
+      f'{clip["chunked_frames_per_s"] / clip["plain_frames_per_s"]:.2f}x, '
+      f'with \'shifted\' (dense layers as one product and shifted adds) '
+      f'{clip["shifted_frames_per_s"]:.0f} frames/s, ratio '
+      f'{clip["shifted_frames_per_s"] / clip["plain_frames_per_s"]:.2f}x; '
       f'XLA\'s FLOP count per 256 frames: flax module as written '
       f'{clip["gflops_per_256_frames"]:.1f} GFLOP (plain at '
       f'{gflop_s:.0f} GFLOP/s), fast '

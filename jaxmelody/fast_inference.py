@@ -129,13 +129,9 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
     y = jax.lax.conv_general_dilated(
         h, kernel, window_strides=(1, 1), padding=((d, d), (d, d)),
         rhs_dilation=(d, d), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-  _, height, width, _ = y.shape
-  rows = fast_model.inside_taps(height, d)  # static
-  # [3, W, F]; the border is built from broadcasts, so XLA adds it inside
-  # the convolution's consumer.
+  width = y.shape[2]
   by_col = jnp.einsum('jw,ijf->iwf', _valid_taps(width, d, n_valid), table)
-  border = sum(rows[i][:, None, None] * by_col[i] for i in range(3))
-  y = jax.nn.selu(y + border + bias)
+  y = jax.nn.selu(fast_model.plus_row_border(y, by_col, d) + bias)
   splits = np.cumsum([f[2].shape[-1] for f in folds])[:-1]
   return jnp.split(y, splits, axis=-1)
 
