@@ -101,11 +101,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.integer_hz = False
   # Inference with BatchNorm folded into the convolutions
   # (fast_inference.apply_masked; running averages only): the same logits to
-  # float32 rounding, but measured slower than the flax module with the
+  # float32 rounding, but measured only 1.05x the flax module with the
   # CONV6 fold (benchmarks/inference_speed.py), so off.
   config.eval.fast_inference = False
-  # The fast forward's convolutions: 'xla' (XLA's convolution) or 'chunked'
-  # (gathered rows times the kernel); the same logits either way.
+  # The fast forward's convolutions: 'xla' (XLA's convolution), 'chunked'
+  # (gathered rows times the kernel) or 'shifted' (conv_kernels.forward);
+  # the same logits either way, 'xla' measured fastest.
   config.eval.fast_inference_conv = 'xla'
 
   config.distributed = False  # call jax.distributed.initialize() first
