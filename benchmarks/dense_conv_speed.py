@@ -7,7 +7,7 @@ Usage (from the repository root)::
 
 For each of dense10's five dense layers (3x3, dilation 3/6/12/18/24, input
 channels 3/13/23/33/43, 10 outputs) on a batch x 256 x 256 input, times
-``jax.lax.conv_general_dilated`` (``conv_kernels._xla_conv``) against
+``jax.lax.conv_general_dilated`` (``conv_kernels.xla_conv``) against
 ``conv_kernels._shifted_conv`` (one matrix product to 9 x 10 columns, then
 nine shifted adds), each jitted, best of ``--repeats`` after a warm-up call,
 and prints their ratio and relative difference. ``conv_kernels`` uses the
@@ -56,7 +56,7 @@ def measure(batch: int, repeats: int) -> list[dict]:
     x = jnp.asarray(rng.normal(size=(batch, 256, 256, channels)), jnp.float32)
     kernel = jnp.asarray(rng.normal(size=(3, 3, channels, FEATURES)),
                          jnp.float32)
-    xla = jax.jit(lambda a, k, d=rate: conv_kernels._xla_conv(a, k, d))
+    xla = jax.jit(lambda a, k, d=rate: conv_kernels.xla_conv(a, k, d))
     shifted = jax.jit(lambda a, k, d=rate: conv_kernels._shifted_conv(a, k, d))
     want = xla(x, kernel)
     diff = float(jnp.linalg.norm(shifted(x, kernel) - want)

@@ -36,7 +36,8 @@ _DIMS = ('NHWC', 'HWIO', 'NHWC')
 _ROWS = 4096
 
 
-def _xla_conv(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
+def xla_conv(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
+  """3x3 SAME convolution (dilation d, zero padding d), XLA's own."""
   d = dilation
   return jax.lax.conv_general_dilated(
       x, kernel, window_strides=(1, 1), padding=((d, d), (d, d)),
@@ -68,7 +69,7 @@ def _pad_flat(x: jax.Array, dilation: int) -> jax.Array:
 
 def _shifted_conv(x: jax.Array, kernel: jax.Array,
                   dilation: int) -> jax.Array:
-  """``_xla_conv`` as one matrix product and nine shifted adds.
+  """``xla_conv`` as one matrix product and nine shifted adds.
 
   On the flattened padded grid output row p is sum_ij x_pad[p + o_ij] W_ij,
   so with Y = x_pad @ [W_00, ..., W_22] ([rows, 9 F]) it is the sum over
@@ -94,7 +95,7 @@ def forward(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
   if (dilation > 1 and kernel.shape[-1] <= _SHIFTED_MAX_FEATURES
       and kernel.shape[2] >= _SHIFTED_MIN_CHANNELS):
     return _shifted_conv(x, kernel, dilation)
-  return _xla_conv(x, kernel, dilation)
+  return xla_conv(x, kernel, dilation)
 
 
 def _kernel_grad(x, g, dilation, features):
@@ -141,7 +142,7 @@ def _backward(x, kernel, g, dilation):
   The input gradient is XLA's own (a convolution with the flipped kernel;
   computing it from the gathered gradient rows instead was slower).
   """
-  _, input_vjp = jax.vjp(lambda a: _xla_conv(a, kernel, dilation), x)
+  _, input_vjp = jax.vjp(lambda a: xla_conv(a, kernel, dilation), x)
   (dx,) = input_vjp(g)
   dkernel = _kernel_grad(x, g, dilation, kernel.shape[-1])
   return dx, dkernel.astype(kernel.dtype)

@@ -126,9 +126,7 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
   elif conv_impl == 'shifted':
     y = conv_kernels.forward(h, kernel, d)
   else:
-    y = jax.lax.conv_general_dilated(
-        h, kernel, window_strides=(1, 1), padding=((d, d), (d, d)),
-        rhs_dilation=(d, d), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    y = conv_kernels.xla_conv(h, kernel, d)
   width = y.shape[2]
   by_col = jnp.einsum('jw,ijf->iwf', _valid_taps(width, d, n_valid), table)
   y = jax.nn.selu(fast_model.plus_row_border(y, by_col, d) + bias)

@@ -86,11 +86,10 @@ def plus_row_border(y: jax.Array, by_col: jax.Array, dilation: int):
   XLA:CPU runs as one cheap loop; the sum of three [H] x [W, F] products
   per element it ran several times slower than the SELU after it.
   """
-  height = y.shape[1]
-  d = min(dilation, height)
+  height, d = y.shape[1], dilation
   full = jnp.sum(by_col, axis=0)
   if 2 * d > height:  # the bands overlap: add each row's own terms
-    rows = inside_taps(height, dilation)
+    rows = inside_taps(height, d)
     return y + sum(rows[i][:, None, None] * by_col[i] for i in range(3))
   return jnp.concatenate([y[:, :d] + (full - by_col[0]),
                           y[:, d:height - d] + full,
@@ -105,8 +104,8 @@ def _add_border(y: jax.Array, table: jax.Array, dilation: int) -> jax.Array:
   table[i, j] over the taps whose input row h + (i - 1) d and column
   w + (j - 1) d lie inside the image (``plus_row_border``).
   """
-  _, height, width, _ = y.shape
-  by_col = jnp.einsum('jw,ijf->iwf', inside_taps(width, dilation), table)
+  by_col = jnp.einsum('jw,ijf->iwf', inside_taps(y.shape[2], dilation),
+                      table)
   return plus_row_border(y, by_col, dilation)
 
 

@@ -10,8 +10,9 @@ like the convolutions' own zero padding; in 'batch' mode (the released
 code's test-time BatchNorm) the statistics are taken over the valid frames
 that are not digital silence (``piece_norm``), so that mode needs no compile
 per clip length either. Frames of digital silence decode as "no melody" in
-every mode. Clips longer than the largest pad length are cut into overlapping windows whose margins cover the receptive
-field, so the joined logits equal those of one pass over the whole clip.
+every mode. Clips longer than the largest pad length are cut into
+overlapping windows whose margins cover the receptive field, so the joined
+logits equal those of one pass over the whole clip.
 
 With running averages and float32 compute (``fast=True``, the default;
 ``config.eval.fast_inference``) the forward pass is
