@@ -111,8 +111,10 @@ def export_workdir(config, workdir, checkpoint=None, output_dir=None):
   """Exports a step of a training workdir as a pretrained-model folder.
 
   Args:
-    config: the full config; it must match the workdir's ``config.json``
-      in the fields a resumed run must match (see ``workdir_config``).
+    config: this command's config: its model must be the workdir's; the
+      recipe is read from the workdir's ``config.json``
+      (``workdir_config.trained_config``), so the exported config is the
+      one the weights were trained with.
     workdir: the training workdir.
     checkpoint: a step folder (or workdir) to export instead of the best.
     output_dir: where to write; default
@@ -123,13 +125,13 @@ def export_workdir(config, workdir, checkpoint=None, output_dir=None):
 
   Raises:
     errors.CheckpointError: no checkpoint there, or unreadable.
-    errors.ConfigError: the config differs from the workdir's.
+    errors.ConfigError: the config names another model than the workdir's.
   """
   workdir = pathlib.Path(workdir)
   if not (workdir / workdir_config.CONFIG_FILE).is_file():
     raise errors.CheckpointError(
         f'{workdir}: not a training workdir (no {workdir_config.CONFIG_FILE})')
-  workdir_config.check_or_write(config, workdir, write=False)
+  config = workdir_config.trained_config(config, workdir)
   folder, step, chosen = _choose_step(workdir, config, checkpoint)
   summary = training_summary(read_scalars(workdir))
   scores = {'step': step, 'selected_by': chosen,

@@ -12,6 +12,8 @@ import json
 import pathlib
 from typing import Any
 
+import ml_collections
+
 from jaxmelody.errors import ConfigError
 
 CONFIG_FILE = 'config.json'
@@ -89,6 +91,62 @@ def _show(value) -> str:
   return '(absent)' if value is _MISSING else json.dumps(value)
 
 
+def _read(path: pathlib.Path) -> dict[str, Any]:
+  try:
+    return json.loads(path.read_text())
+  except (OSError, ValueError) as e:
+    raise ConfigError(f'{path}: unreadable ({e}); it records the config this '
+                      'workdir was started with') from e
+
+
+def _differences(path, saved, config, differing) -> str:
+  old, new = flatten(saved), flatten(as_json_tree(config))
+  shown = '; '.join(f'{k}: {_show(old.get(k, _MISSING))} in the workdir, '
+                    f'{_show(new.get(k, _MISSING))} now' for k in differing)
+  return (f'{path}: this workdir was started with a different config '
+          f'({len(differing)} field(s) differ: {shown})')
+
+
+def trained_config(config, workdir) -> ml_collections.ConfigDict:
+  """The config a finished workdir's weights were trained with.
+
+  For modes that use a run rather than continue it (``--mode=export``): the
+  recipe comes from ``<workdir>/config.json``, so a branch's schedule
+  (``train.init_from``, ``train.lr_schedule``, ...) need not be repeated on
+  the command line; the fields a resumed run may change (locations,
+  periods, evaluation options) come from ``config``.
+
+  Args:
+    config: this command's config.
+    workdir: the training workdir (holds config.json).
+
+  Returns:
+    A new ConfigDict: config's fields, overwritten by the workdir's except
+    ``RESUMABLE_FIELDS``.
+
+  Raises:
+    ConfigError: config.json is absent or unreadable, or a ``model.*``
+      field differs (the command names another model than the workdir's).
+  """
+  path = pathlib.Path(workdir) / CONFIG_FILE
+  saved = _read(path)
+  differing = [k for k in differing_fields(saved, config)
+               if k.startswith('model.')]
+  if differing:
+    raise ConfigError(_differences(path, saved, config, differing) +
+                      '; name the config the workdir was trained with')
+  merged = as_json_tree(config)
+  for key, value in flatten(saved).items():
+    if key in RESUMABLE_FIELDS or key.split('.')[0] in RESUMABLE_FIELDS:
+      continue
+    *parents, name = key.split('.')
+    node = merged
+    for part in parents:
+      node = node.setdefault(part, {})
+    node[name] = value
+  return ml_collections.ConfigDict(merged)
+
+
 def check_or_write(config, workdir, *, write: bool = True) -> bool:
   """Writes ``<workdir>/config.json``, or checks a resumed run against it.
 
@@ -110,18 +168,10 @@ def check_or_write(config, workdir, *, write: bool = True) -> bool:
     if write:
       path.write_text(config.to_json_best_effort(indent=2))
     return False
-  try:
-    saved = json.loads(path.read_text())
-  except (OSError, ValueError) as e:
-    raise ConfigError(f'{path}: unreadable ({e}); it records the config this '
-                      'workdir was started with') from e
+  saved = _read(path)
   differing = differing_fields(saved, config)
   if differing:
-    old, new = flatten(saved), flatten(as_json_tree(config))
-    shown = '; '.join(f'{k}: {_show(old.get(k, _MISSING))} in the workdir, '
-                      f'{_show(new.get(k, _MISSING))} now' for k in differing)
-    raise ConfigError(
-        f'{path}: this workdir was started with a different config '
-        f'({len(differing)} field(s) differ: {shown}); resume with the '
-        'original values or train in a new --workdir')
+    raise ConfigError(_differences(path, saved, config, differing) +
+                      '; resume with the original values or train in a new '
+                      '--workdir')
   return True

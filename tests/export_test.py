@@ -125,6 +125,19 @@ def test_default_output_is_the_bundled_pretrained_folder(workdir,
   assert (out / 'variables.msgpack').is_file()
 
 
+def test_exports_the_recipe_the_workdir_was_trained_with(workdir, tmp_path):
+  """The recipe comes from the workdir; locations from the command."""
+  saved = json.loads((workdir / 'config.json').read_text())
+  saved['train']['lr_schedule'] = 'wsd'
+  (workdir / 'config.json').write_text(json.dumps(saved))
+  config = _config()
+  config.data.data_dir = '/elsewhere'
+  out, _ = export.export_workdir(config, workdir, output_dir=tmp_path / 'out')
+  exported = json.loads((out / 'config.json').read_text())
+  assert exported['train']['lr_schedule'] == 'wsd'
+  assert exported['data']['data_dir'] == '/elsewhere'
+
+
 def test_export_errors(workdir, tmp_path):
   with pytest.raises(errors.ConfigError, match='model.growth'):
     export.export_workdir(ml_collections.ConfigDict(

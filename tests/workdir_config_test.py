@@ -153,3 +153,40 @@ def test_a_field_added_later_resumes_only_at_its_default():
   config.data.pitch_shift_semitones = 2
   assert workdir_config.differing_fields(saved, config) == [
       'data.pitch_shift_semitones']
+
+
+def test_trained_config_takes_the_recipe_from_the_workdir(tmp_path):
+  """A wsd branch exported without repeating its schedule flags."""
+  branch = {'train.lr_schedule': 'wsd', 'train.decay_start_step': 100,
+            'train.decay_steps': 500, 'train.init_from': '/runs/x/100',
+            'data.pitch_shift_semitones': 3}
+  workdir_config.check_or_write(_dense10(**branch), tmp_path)
+  now = _dense10(**{'data.manual_root': '/corpora', 'eval.decoder': 'argmax'})
+  config = workdir_config.trained_config(now, tmp_path)
+  for dotted, value in branch.items():
+    section, field = dotted.split('.')
+    assert config[section][field] == value, dotted
+  # Locations and evaluation options are this command's.
+  assert config.data.manual_root == '/corpora'
+  assert config.eval.decoder == 'argmax'
+  assert workdir_config.differing_fields(
+      json.loads((tmp_path / 'config.json').read_text()), config) == []
+
+
+def test_trained_config_keeps_fields_added_since(tmp_path):
+  saved = workdir_config.as_json_tree(_dense10())
+  del saved['train']['ema_decay']
+  (tmp_path / 'config.json').write_text(json.dumps(saved))
+  config = workdir_config.trained_config(_dense10(), tmp_path)
+  assert config.train.ema_decay == _dense10().train.ema_decay
+
+
+@pytest.mark.parametrize('changes', [{'model.growth': 20},
+                                     {'model.dilations': (1, 1, 1, 1, 1)}])
+def test_trained_config_of_another_model_is_an_error(tmp_path, changes):
+  workdir_config.check_or_write(_dense10(), tmp_path)
+  with pytest.raises(errors.ConfigError, match='name the config') as e:
+    workdir_config.trained_config(_dense10(**changes), tmp_path)
+  assert next(iter(changes)) in str(e.value)
+  with pytest.raises(errors.ConfigError, match='unreadable'):
+    workdir_config.trained_config(_dense10(), tmp_path / 'absent')
