@@ -111,10 +111,10 @@ def trained_config(config, workdir) -> ml_collections.ConfigDict:
   """The config a finished workdir's weights were trained with.
 
   For modes that use a run rather than continue it (``--mode=export``): the
-  recipe comes from ``<workdir>/config.json``, so a branch's schedule
-  (``train.init_from``, ``train.lr_schedule``, ...) need not be repeated on
-  the command line; the fields a resumed run may change (locations,
-  periods, evaluation options) come from ``config``.
+  recipe and schedule come from ``<workdir>/config.json``, so a branch's
+  flags (``train.init_from``, ``train.lr_schedule``, ...) need not be
+  repeated on the command line; locations and evaluation options (the
+  ``RESUMABLE_FIELDS`` outside ``train``) come from ``config``.
 
   Args:
     config: this command's config.
@@ -122,7 +122,7 @@ def trained_config(config, workdir) -> ml_collections.ConfigDict:
 
   Returns:
     A new ConfigDict: config's fields, overwritten by the workdir's except
-    ``RESUMABLE_FIELDS``.
+    the ``RESUMABLE_FIELDS`` outside ``train``.
 
   Raises:
     ConfigError: config.json is absent or unreadable, or a ``model.*``
@@ -137,7 +137,10 @@ def trained_config(config, workdir) -> ml_collections.ConfigDict:
                       '; name the config the workdir was trained with')
   merged = as_json_tree(config)
   for key, value in flatten(saved).items():
-    if key in RESUMABLE_FIELDS or key.split('.')[0] in RESUMABLE_FIELDS:
+    # The run's own schedule (steps, periods) is part of its record; only
+    # locations and evaluation options are this command's.
+    if not key.startswith('train.') and (
+        key in RESUMABLE_FIELDS or key.split('.')[0] in RESUMABLE_FIELDS):
       continue
     *parents, name = key.split('.')
     node = merged

@@ -161,14 +161,17 @@ def test_trained_config_takes_the_recipe_from_the_workdir(tmp_path):
             'train.decay_steps': 500, 'train.init_from': '/runs/x/100',
             'data.pitch_shift_semitones': 3}
   workdir_config.check_or_write(_dense10(**branch), tmp_path)
-  now = _dense10(**{'data.manual_root': '/corpora', 'eval.decoder': 'argmax'})
+  now = _dense10(**{'data.manual_root': '/corpora', 'eval.decoder': 'argmax',
+                    'train.num_steps': 7})
   config = workdir_config.trained_config(now, tmp_path)
   for dotted, value in branch.items():
     section, field = dotted.split('.')
     assert config[section][field] == value, dotted
-  # Locations and evaluation options are this command's.
+  # Locations and evaluation options are this command's; the schedule the
+  # workdir's.
   assert config.data.manual_root == '/corpora'
   assert config.eval.decoder == 'argmax'
+  assert config.train.num_steps == RUN_OVERRIDES['train.num_steps']
   assert workdir_config.differing_fields(
       json.loads((tmp_path / 'config.json').read_text()), config) == []
 
