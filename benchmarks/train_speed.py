@@ -18,7 +18,15 @@ Variants (``--variants``, comma-separated):
   (``config.train.fast_step=False``) in the environment as it is;
 - ``plain_tuned``: the same with huge-page malloc (``jaxmelody.runtime``);
 - ``fast_untuned``: ``fast_model`` without the malloc setting;
-- ``fast``: ``fast_model`` with huge-page malloc (what ``run.py`` trains with).
+- ``fast``: ``fast_model`` with huge-page malloc (what ``run.py`` trains with);
+- ``fast_eigen_st``, ``fast_ynn_dot``: ``fast`` under an XLA:CPU flag
+  (``XLA_FLAGS``, in the table): Eigen single-threaded, or YNNPACK for
+  matrix products only (convolutions back to Eigen).
+
+``--rounds R`` runs the variants R times, forward then backward order
+(A B C C B A ...), so that a machine that speeds up or slows down during
+the run does not favour one variant; each figure is the median over all its
+timed steps, and every round's frames/s is shown.
 
 The last two lines printed are ``frames_per_s: N`` (``fast``) and
 ``speedup: X`` (``fast`` over ``plain``, both from this run). The script
@@ -41,11 +49,14 @@ sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from jaxmelody import runtime
 
-VARIANTS = {  # name: (fast_step, huge-page malloc)
-    'plain': (False, False),
-    'plain_tuned': (False, True),
-    'fast_untuned': (True, False),
-    'fast': (True, True),
+VARIANTS = {  # name: (fast_step, huge-page malloc, XLA_FLAGS)
+    'plain': (False, False, ''),
+    'plain_tuned': (False, True, ''),
+    'fast_untuned': (True, False, ''),
+    'fast': (True, True, ''),
+    'fast_eigen_st': (True, True, '--xla_cpu_multi_thread_eigen=false'),
+    'fast_ynn_dot': (True, True,
+                     '--xla_cpu_experimental_ynn_fusion_type=individual_dot'),
 }
 SECTION = 'Training speed (train_speed.py)'
 
@@ -127,6 +138,8 @@ def run_variant(name: str, steps: int, quick: bool, script: str = __file__,
     env = runtime.tuned_environ(env)
   elif runtime.TUNABLES in os.environ and not runtime.is_tuned(os.environ):
     env[runtime.TUNABLES] = os.environ[runtime.TUNABLES]
+  flags = VARIANTS[name][2]
+  env['XLA_FLAGS'] = ' '.join(f for f in (env.get('XLA_FLAGS', ''), flags) if f)
   cmd = [sys.executable, script, '--worker', name, *extra]
   if script == __file__:
     cmd += ['--steps', str(steps)] + (['--quick'] if quick else [])
@@ -138,12 +151,25 @@ def run_variant(name: str, steps: int, quick: bool, script: str = __file__,
   return json.loads(lines[-1][len('RESULT '):])
 
 
+def pooled(results: list[dict]) -> dict:
+  """One variant's rounds as one result: the median over all timed steps,
+  the first round's compile time, each round's frames/s."""
+  first = results[0]
+  frames = first['frames_per_s_per_device'] * first['step_s']
+  step_s = float(np.median([t for r in results for t in r['steps_s']]))
+  return dict(first, step_s=step_s, frames_per_s_per_device=frames / step_s,
+              per_round=[r['frames_per_s_per_device'] for r in results])
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--steps', type=int, default=3,
                       help='timed steps per variant (after one compile step)')
   parser.add_argument('--variants', default='plain,plain_tuned,fast',
                       help=f'comma-separated, of {sorted(VARIANTS)}')
+  parser.add_argument('--rounds', type=int, default=1,
+                      help='run the variants this many times, alternating '
+                      'forward and backward order')
   parser.add_argument('--quick', action='store_true',
                       help='a tiny batch, to check the script runs; no '
                       'RESULTS.md update')
@@ -165,29 +191,37 @@ def main():
           f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
           f'Machine: {machine_info()}  ',
           f'Load average before: {load_avg()}  ']
-  rows = {}
-  for name in names:
-    rows[name] = r = run_variant(name, args.steps, args.quick)
-    steps = ', '.join(f'{s:.2f}' for s in r['steps_s'])
-    print(f'{name}: compile {r["compile_s"]:.1f} s, steps [{steps}] s -> '
-          f'{r["frames_per_s_per_device"]:.0f} frames/s per device '
-          f'(malloc {r["malloc"]}; loss {r["loss"]:.3f})', flush=True)
+  runs = {name: [] for name in names}
+  for round_ in range(max(1, args.rounds)):
+    for name in names if round_ % 2 == 0 else names[::-1]:
+      r = run_variant(name, args.steps, args.quick)
+      runs[name].append(r)
+      steps = ', '.join(f'{s:.2f}' for s in r['steps_s'])
+      print(f'{name}: compile {r["compile_s"]:.1f} s, steps [{steps}] s -> '
+            f'{r["frames_per_s_per_device"]:.0f} frames/s per device '
+            f'(malloc {r["malloc"]}; loss {r["loss"]:.3f})', flush=True)
+  rows = {name: pooled(rs) for name, rs in runs.items()}
   first = rows[names[0]]
   batch = '2 x 32' if args.quick else '16 x 256'
   lines = head + [
       f'dense10, batch {batch} frames, synthetic arrays, {first["devices"]} '
-      f'{first["platform"]} device(s); each variant in its own process, '
-      f'median of {args.steps} step(s) after one compile step; load average '
+      f'{first["platform"]} device(s); each variant in its own process '
+      f'({max(1, args.rounds)} round(s), alternating order), median of its '
+      f'{args.steps} step(s) per round after one compile step; load average '
       f'after: {load_avg()}.', '',
-      '| variant | formulation | malloc (GLIBC_TUNABLES) | compile + 1st step '
-      '(s) | step (s) | frames/s per device | vs plain |',
-      '|---|---|---|---|---|---|---|']
+      '| variant | formulation | malloc (GLIBC_TUNABLES) | XLA_FLAGS | '
+      'compile + 1st step (s) | step (s) | frames/s per round | '
+      'frames/s per device | vs plain |',
+      '|---|---|---|---|---|---|---|---|---|']
   base = rows['plain']['frames_per_s_per_device']
   for name, r in rows.items():
     form = 'fast_model' if VARIANTS[name][0] else 'flax module'
     fps = r['frames_per_s_per_device']
-    lines.append(f'| {name} | {form} | {r["malloc"]} | {r["compile_s"]:.1f} | '
-                 f'{r["step_s"]:.2f} | {fps:.0f} | {fps / base:.2f}x |')
+    per_round = ' / '.join(f'{x:.0f}' for x in r['per_round'])
+    lines.append(f'| {name} | {form} | {r["malloc"]} | '
+                 f'{VARIANTS[name][2] or "-"} | {r["compile_s"]:.1f} | '
+                 f'{r["step_s"]:.2f} | {per_round} | {fps:.0f} | '
+                 f'{fps / base:.2f}x |')
   body = '\n'.join(lines)
   print(body)
   if not (args.quick or args.no_results):
