@@ -5,6 +5,8 @@ Usage (from the repository root)::
   python benchmarks/inference_speed.py [--limit 20] [--seconds 60] \
       [--checkpoint path/to/weights.pkl]
   python benchmarks/inference_speed.py --quick   # does it run? (no figures)
+  python benchmarks/inference_speed.py \
+      --xla_flags=--xla_cpu_multi_thread_eigen=false  # under an XLA:CPU flag
 
 Runs ``extract_melody``'s pipeline (decode + resample, CFP, model, argmax
 decoding) with the API's default config (``predict.default_config``:
@@ -297,6 +299,9 @@ def main():
                       help='the pipeline\'s fast-forward convolutions '
                       '(config.eval.fast_inference_conv; default: the '
                       'config\'s)')
+  parser.add_argument('--xla_flags', default=None,
+                      help='XLA_FLAGS for the measuring processes (recorded '
+                      'in the output; default: the environment\'s)')
   parser.add_argument('--quick', action='store_true',
                       help='checks that the script runs: a 12 s clip, one '
                       'repetition, 2 MIR-1K clips; RESULTS.md untouched '
@@ -316,6 +321,8 @@ def main():
   # (jaxmelody/runtime.py); the workers inherit it.
   from jaxmelody import runtime
   runtime.reexec_with_tuned_malloc()
+  if args.xla_flags is not None:
+    os.environ['XLA_FLAGS'] = args.xla_flags  # the workers inherit it
   load_before = load_avg()
   out = {}
   for part in ('clip', 'mir1k'):
@@ -341,6 +348,7 @@ def main():
       f'Backend: {clip["backend"]} ({", ".join(clip["devices"])})  ',
       f'Load average before: {load_before}  ',
       f'Malloc (GLIBC_TUNABLES): {os.environ.get("GLIBC_TUNABLES") or "default"}  ',
+      f'XLA_FLAGS: {os.environ.get("XLA_FLAGS") or "none"}  ',
       f'Weights: {weights_used(args.checkpoint)} with {config_used()} '
       f'(running BatchNorm averages; pad lengths {clip["pad_lengths"]}, all '
       f'compiled before timing); pipeline forward: {formulation}.', '',
