@@ -47,6 +47,9 @@ _OUTPUT_DIR = flags.DEFINE_string(
 _PLOT = flags.DEFINE_bool('plot', False, 'predict: also write <stem>.png.')
 _SONIFY = flags.DEFINE_bool(
     'sonify', False, 'predict: also write <stem>.melody.wav.')
+_EVALUATE = flags.DEFINE_bool(
+    'evaluate', False, 'export: then evaluate the exported model on '
+    'config.eval.sets and record the scores in its info.json.')
 _VERBOSE = flags.DEFINE_bool(
     'verbose', False, 'Show library warnings, INFO log lines and TFDS\'s '
     'progress bars (hidden by default).')
@@ -73,7 +76,8 @@ def _dispatch(config) -> int:
     from jaxmelody import export  # pylint: disable=g-import-not-at-top
     return export.main(
         config, _WORKDIR.value, _CHECKPOINT.value,
-        _OUTPUT_DIR.value if flags.FLAGS['output_dir'].present else None)
+        _OUTPUT_DIR.value if flags.FLAGS['output_dir'].present else None,
+        evaluate_sets=_EVALUATE.value)
   if mode == 'eval':
     from jaxmelody import evaluate  # pylint: disable=g-import-not-at-top
     if not _WORKDIR.value:

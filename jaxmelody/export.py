@@ -6,12 +6,17 @@
 the median training frames/s) to ``DIR`` (default
 ``jaxmelody/pretrained/<config.model.name>/``, where ``extract_melody`` and
 ``--mode=predict`` find it), from the step with the best validation OA (else
-the latest step), or the given step folder.
+the latest step), or the given step folder. With ``--evaluate`` it then
+evaluates the exported folder on ``config.eval.sets`` (the test sets by
+default) and records those scores and their protocol in ``info.json``
+(``scores.test``), so the bundle carries its test figures beside its
+validation ones; they are recorded, never used to choose the step.
 
 ``read_scalars`` reads the TensorBoard event files train.py writes (TFRecord
 framing around tensorboardX's Event protos) without TensorFlow.
 """
 
+import json
 import os
 import pathlib
 import struct
@@ -20,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from jaxmelody import checkpoints
+from jaxmelody import decoding
 from jaxmelody import errors
+from jaxmelody import evaluate
 from jaxmelody import inference
 from jaxmelody import workdir_config
 
@@ -161,12 +168,51 @@ def format_summary(out, scores, validation=None) -> str:
       f'-> {os.fspath(out)}'])
 
 
-def main(config, workdir, checkpoint=None, output_dir=None) -> int:
-  """--mode=export."""
+def eval_protocol(config) -> dict[str, Any]:
+  """The settings an evaluation's scores depend on besides the weights."""
+  return {
+      'sets': [list(s) for s in config.eval.sets],
+      'decoder': config.eval.get('decoder', decoding.DEFAULT_DECODER),
+      'voicing_threshold': config.eval.get('voicing_threshold', 0.0) or None,
+      'bn_inference': config.model.get('bn_inference', 'running'),
+      'mir1k_label_offset_s': config.data.get('mir1k_label_offset_s'),
+      'res_type': config.data.get('res_type'),
+      'integer_hz': bool(config.eval.get('integer_hz', False)),
+  }
+
+
+def record_test_scores(out, results, protocol) -> dict[str, Any]:
+  """Adds ``{'protocol', 'sets': {name: means}}`` as ``scores.test`` to the
+  folder's info.json (replacing an earlier one); returns that entry."""
+  path = pathlib.Path(out) / 'info.json'
+  info = json.loads(path.read_text())
+  info['scores'] = dict(info.get('scores') or {})
+  entry = {'protocol': protocol,
+           'sets': {name: {k: float(v) for k, v in means.items()}
+                    for name, means in results.items()}}
+  info['scores']['test'] = entry
+  tmp = path.with_suffix('.json.tmp')
+  tmp.write_text(json.dumps(info, indent=2))
+  tmp.replace(path)  # never half an info.json
+  return entry
+
+
+def main(config, workdir, checkpoint=None, output_dir=None,
+         evaluate_sets: bool = False) -> int:
+  """--mode=export [--evaluate]."""
   if not workdir:
     raise errors.ConfigError('--mode=export: --workdir is required (the '
                              'training workdir to export)')
   out, scores = export_workdir(config, workdir, checkpoint, output_dir)
   validation = training_summary(read_scalars(workdir))['validation']
   print(format_summary(out, scores, validation), flush=True)
+  if evaluate_sets:
+    # The exported model as predict and --mode=eval see it: its trained
+    # recipe, with this command's evaluation options. Outputs (per-clip
+    # CSVs) go to <workdir>/eval/.
+    trained = workdir_config.trained_config(config, pathlib.Path(workdir))
+    results = evaluate.run_eval(trained, workdir, checkpoint=os.fspath(out))
+    record_test_scores(out, results, eval_protocol(trained))
+    print(f'recorded the scores of {", ".join(results)} in '
+          f'{os.fspath(pathlib.Path(out) / "info.json")}', flush=True)
   return 0

@@ -173,3 +173,42 @@ def test_format_summary_lists_every_validation():
       'step      4 validation OA 70.00',
       'exported step 4 (best validation OA): OA 70.00',
       'train frames/s (median): not logged', '-> /o']
+
+
+def test_evaluate_records_test_scores_in_info(workdir, tmp_path, monkeypatch):
+  calls = []
+
+  def fake_run_eval(config, wd, checkpoint=None):
+    calls.append((config, wd, checkpoint))
+    return {'mir1k-test': {'OA': np.float64(86.4), 'VR': 90.3}}
+
+  monkeypatch.setattr(export.evaluate, 'run_eval', fake_run_eval)
+  config = _config()
+  config.eval = {'sets': (('mir1k', 'test'),), 'decoder': 'viterbi'}
+  out = tmp_path / 'out'
+  assert export.main(config, workdir, output_dir=out,
+                     evaluate_sets=True) == 0
+  (used, wd, checkpoint), = calls
+  assert (wd, checkpoint) == (workdir, str(out))  # the exported folder
+  assert used.train.num_steps == 6  # the workdir's recipe
+  info = json.loads((out / 'info.json').read_text())
+  assert info['scores']['step'] == 2  # validation record kept
+  test = info['scores']['test']
+  assert test['sets'] == {'mir1k-test': {'OA': 86.4, 'VR': 90.3}}
+  assert test['protocol']['decoder'] == 'viterbi'
+  assert test['protocol']['sets'] == [['mir1k', 'test']]
+  # Recording again replaces the entry, and nothing else.
+  export.record_test_scores(out, {'adc2004-test': {'OA': 78.0}},
+                            {'decoder': 'argmax'})
+  again = json.loads((out / 'info.json').read_text())
+  assert again['scores']['test']['sets'] == {'adc2004-test': {'OA': 78.0}}
+  assert again['scores']['validation'] == info['scores']['validation']
+
+
+def test_export_without_evaluate_records_no_test(workdir, tmp_path,
+                                                 monkeypatch):
+  monkeypatch.setattr(export.evaluate, 'run_eval',
+                      lambda *a, **k: pytest.fail('evaluated'))
+  export.main(_config(), workdir, output_dir=tmp_path / 'out')
+  info = json.loads((tmp_path / 'out' / 'info.json').read_text())
+  assert 'test' not in info['scores']
