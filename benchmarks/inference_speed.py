@@ -10,10 +10,11 @@ Usage (from the repository root)::
 
 Runs ``extract_melody``'s pipeline (decode + resample, CFP, model, argmax
 decoding) with the API's default config (``predict.default_config``:
-dense10, running-average BatchNorm; the fast, folded-BatchNorm forward
-unless the config turns ``eval.fast_inference`` off) and the weights of
-``--checkpoint`` (default: the authors' released ``.pkl`` beside the
-checkout) on the default backend:
+dense10, running-average BatchNorm; the plain forward unless the config
+turns ``eval.fast_inference`` on) and the weights of
+``--checkpoint`` (default: the bundled pretrained model, what
+``extract_melody`` uses; the authors' ``.pkl`` has the same architecture
+and so the same speed) on the default backend:
 
 - clip: a 60 s mixture from ``jaxmelody.synth`` (several seeds joined) written
   as a 44.1 kHz wav, so resampling is exercised; every pad length and the
@@ -53,6 +54,7 @@ from datasets_builders.splits import MIR1K_TEST_SINGERS
 
 RESULTS = ROOT / 'benchmarks' / 'RESULTS.md'
 SHARED = ROOT.parent / 'shared'
+# The authors' released weights (other benchmarks' default).
 RELEASED = (SHARED / 'reference' / 'msfcn' /
             'train_single_for_pitch_epoch_22.pkl')
 STAGES = ('load', 'cfp', 'model', 'decode')
@@ -339,7 +341,8 @@ def main():
   parser.add_argument('--repeats', type=int, default=3)
   parser.add_argument('--limit', type=int, default=0,
                       help='MIR-1K clips to run (0 = all 260)')
-  parser.add_argument('--checkpoint', default=str(RELEASED))
+  parser.add_argument('--checkpoint', default='',
+                      help='weights (default: the bundled pretrained model)')
   parser.add_argument('--no_results', action='store_true',
                       help='do not rewrite benchmarks/RESULTS.md')
   parser.add_argument('--fast_conv', choices=('xla', 'chunked', 'shifted'),
