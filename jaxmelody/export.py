@@ -188,7 +188,8 @@ def record_test_scores(out, results, protocol) -> dict[str, Any]:
   info = json.loads(path.read_text())
   info['scores'] = dict(info.get('scores') or {})
   entry = {'protocol': protocol,
-           'sets': {name: {k: float(v) for k, v in means.items()}
+           'sets': {name: {k: int(v) if isinstance(v, (int, np.integer))
+                           else float(v) for k, v in means.items()}
                     for name, means in results.items()}}
   info['scores']['test'] = entry
   tmp = path.with_suffix('.json.tmp')

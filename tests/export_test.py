@@ -180,7 +180,8 @@ def test_evaluate_records_test_scores_in_info(workdir, tmp_path, monkeypatch):
 
   def fake_run_eval(config, wd, checkpoint=None):
     calls.append((config, wd, checkpoint))
-    return {'mir1k-test': {'OA': np.float64(86.4), 'VR': 90.3}}
+    return {'mir1k-test': {'OA': np.float64(86.4), 'VR': 90.3,
+                           'clips': np.int64(260)}}
 
   monkeypatch.setattr(export.evaluate, 'run_eval', fake_run_eval)
   config = _config()
@@ -194,7 +195,9 @@ def test_evaluate_records_test_scores_in_info(workdir, tmp_path, monkeypatch):
   info = json.loads((out / 'info.json').read_text())
   assert info['scores']['step'] == 2  # validation record kept
   test = info['scores']['test']
-  assert test['sets'] == {'mir1k-test': {'OA': 86.4, 'VR': 90.3}}
+  assert test['sets'] == {'mir1k-test': {'OA': 86.4, 'VR': 90.3,
+                                         'clips': 260}}
+  assert isinstance(test['sets']['mir1k-test']['clips'], int)
   assert test['protocol']['decoder'] == 'viterbi'
   assert test['protocol']['sets'] == [['mir1k', 'test']]
   # Recording again replaces the entry, and nothing else.
