@@ -22,6 +22,7 @@ and so the same speed) on the default backend:
   model alone (``InferenceModel.logits`` on the clip's CFP) in frames/s for
   the plain formulation (flax module, BatchNorm outputs masked) and the fast
   one (``fast_inference.apply_masked``), interleaved, best of ``--repeats`` each;
+  (how fast the fast one could be at most: ``inference_bound.py``);
 - mir1k: the MIR-1K test set (260 clips of leon, yifen, stool, titon,
   tammy), or its first ``--limit`` clips, after compiling every pad length
   and every CFP chunk shape, so no compile falls inside the timed run.
@@ -212,54 +213,7 @@ def model_alone(config, variables, feats, repeats) -> dict:
       best[name] = min(best[name], time.perf_counter() - start)
   n = feats.shape[-1]
   out = {f'{name}_frames_per_s': n / t for name, t in best.items()}
-  out.update(decoder_bound(config, ims['plain'], feats, repeats))
   return out
-
-
-def decoder_bound(config, plain, feats, repeats) -> dict:
-  """How fast the fast forward could be at most: the time of its two big
-  convolutions alone against the plain forward, on one window of the
-  longest pad length.
-
-  CONV6 (the 53 stored channels -> 64, the input copies folded) and CONV7
-  with the voicing map (64 -> 32 + 1) are the fast forward's two largest
-  convolutions; if everything else cost nothing, fast / plain could not
-  exceed plain's time over theirs.
-
-  Returns:
-    {'window_frames', 'window_plain_s', 'decoder_convs_s' (best of
-    ``repeats``), 'decoder_gflops_per_256_frames'}.
-  """
-  import jax  # pylint: disable=g-import-not-at-top
-  width = min(plain.pad_lengths[-1], feats.shape[-1])
-  window = feats[..., :width]
-  c6 = config.model.growth * len(config.model.dilations) + 3
-  c7 = config.model.decoder_channels
-  rng = np.random.default_rng(0)
-  args = [rng.random((1, 256, width, c6), np.float32),
-          rng.standard_normal((3, 3, c6, c7[0]), np.float32),
-          rng.standard_normal((3, 3, c7[0], c7[1] + 1), np.float32)]
-
-  @jax.jit
-  def convs(h, k6, k7):
-    conv = lambda x, k: jax.lax.conv_general_dilated(
-        x, k, (1, 1), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-    return conv(conv(h, k6), k7)
-
-  jax.block_until_ready(convs(*args))
-  plain.logits(window)
-  best = {'plain': float('inf'), 'convs': float('inf')}
-  for _ in range(repeats):
-    start = time.perf_counter()
-    plain.logits(window)
-    best['plain'] = min(best['plain'], time.perf_counter() - start)
-    start = time.perf_counter()
-    jax.block_until_ready(convs(*args))
-    best['convs'] = min(best['convs'], time.perf_counter() - start)
-  macs = 9 * (c6 * c7[0] + c7[0] * (c7[1] + 1))  # per pixel
-  return {'window_frames': width, 'window_plain_s': best['plain'],
-          'decoder_convs_s': best['convs'],
-          'decoder_gflops_per_256_frames': 2 * macs * 256 * 256 / 1e9}
 
 
 def worker_clip(args) -> dict:
@@ -428,14 +382,6 @@ def main():
       f'{gflop_s:.0f} GFLOP/s), fast '
       f'{clip["fast_gflops_per_256_frames"]:.1f} GFLOP; model share of the '
       f'clip pipeline {100 * model_share:.0f}%',
-      f'- bound on the fast forward, one {clip["window_frames"]}-frame '
-      f'window: plain {1000 * clip["window_plain_s"]:.0f} ms; CONV6 and '
-      f'CONV7 + voicing alone (XLA, random weights; '
-      f'{clip["decoder_gflops_per_256_frames"]:.1f} of the fast forward\'s '
-      f'{clip["fast_gflops_per_256_frames"]:.1f} GFLOP per 256 frames) '
-      f'{1000 * clip["decoder_convs_s"]:.0f} ms: if all else cost nothing, '
-      f'fast / plain would be at most '
-      f'**{clip["window_plain_s"] / clip["decoder_convs_s"]:.2f}x**',
       f'- MIR-1K test, {mir["clips"]} clips from 16 kHz flac, after '
       f'compiling ({mir["compile_s"]:.1f} s; compiles while timed: '
       f'{mir["compiles_while_timed"]}): {_stage_line(mir)}'])

@@ -32,8 +32,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -62,6 +60,47 @@ def _kind(hlo: str, name: str) -> tuple[str, str]:
   return kind, f'{shape} {last}{" (backward)" if backward else ""}'
 
 
+def op_profile(hlo: str, run, runs: int = 2, top: int = 12) -> dict:
+  """Times of XLA's operations in one call of a compiled function.
+
+  Records ``runs`` calls of ``run`` (a function of no arguments that calls
+  the compiled program once and waits for it; call it once before, so
+  nothing compiles here) with ``jax.profiler`` (a Perfetto trace) and counts
+  their minor page faults (``getrusage``). ``hlo``: the program's compiled
+  HLO text, which names each operation's kind.
+
+  Returns:
+    {'wall_ms': per call, 'faults': per call, 'kinds': {kind: ms per call},
+    'top': the ``top`` slowest operations as [ms, kind, description]}.
+  """
+  import jax
+  trace_dir = tempfile.mkdtemp(prefix='op_profile_')
+  faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+  start = time.perf_counter()
+  jax.profiler.start_trace(trace_dir, create_perfetto_trace=True)
+  for _ in range(runs):
+    run()
+  jax.profiler.stop_trace()
+  wall = (time.perf_counter() - start) / runs
+  faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / runs
+  trace = sorted(pathlib.Path(trace_dir).rglob('*.json.gz'))[-1]
+  events = json.load(gzip.open(trace))
+  events = events['traceEvents'] if isinstance(events, dict) else events
+  per_op = collections.Counter()
+  for e in events:
+    if e.get('ph') == 'X' and 'dur' in e and not e['name'].startswith(
+        ('Thunk', '$', 'Slinky', 'PjRt', 'Pjit')):
+      per_op[e['name']] += e['dur'] / (1e3 * runs)  # ms per call
+  kinds, rows = collections.Counter(), []
+  for name, ms in per_op.items():
+    kind, what = _kind(hlo, name)
+    kinds[kind] += ms
+    rows.append((ms, kind, what or name))
+  rows.sort(reverse=True)
+  return {'wall_ms': wall * 1e3, 'faults': faults, 'kinds': dict(kinds),
+          'top': rows[:top]}
+
+
 def _worker(args) -> None:
   import jax
   from jax.sharding import NamedSharding, PartitionSpec as P
@@ -77,35 +116,15 @@ def _worker(args) -> None:
       train_speed.synthetic_batch(args.batch, config.data.crop_frames),
       NamedSharding(mesh, P('data')))
   hlo = step.lower(state, batch).compile().as_text()
-  state, metrics = step(state, batch)
-  jax.block_until_ready(metrics)
-  trace_dir = tempfile.mkdtemp(prefix='train_profile_')
-  faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-  start = time.perf_counter()
-  jax.profiler.start_trace(trace_dir, create_perfetto_trace=True)
-  for _ in range(2):
-    state, metrics = step(state, batch)
+  live = [state]
+
+  def run():  # the step donates its state: feed each call the last one's
+    live[0], metrics = step(live[0], batch)
     jax.block_until_ready(metrics)
-  jax.profiler.stop_trace()
-  wall = (time.perf_counter() - start) / 2
-  faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / 2
-  trace = sorted(pathlib.Path(trace_dir).rglob('*.json.gz'))[-1]
-  events = json.load(gzip.open(trace))
-  events = events['traceEvents'] if isinstance(events, dict) else events
-  per_op = collections.Counter()
-  for e in events:
-    if e.get('ph') == 'X' and 'dur' in e and not e['name'].startswith(
-        ('Thunk', '$', 'Slinky', 'PjRt', 'Pjit')):
-      per_op[e['name']] += e['dur'] / 2e3  # ms per step
-  kinds, rows = collections.Counter(), []
-  for name, ms in per_op.items():
-    kind, what = _kind(hlo, name)
-    kinds[kind] += ms
-    rows.append((ms, kind, what or name))
-  rows.sort(reverse=True)
-  print('RESULT ' + json.dumps({
-      'wall_ms': wall * 1e3, 'faults': faults, 'kinds': dict(kinds),
-      'top': rows[:args.top], 'malloc': train_speed.malloc_label()}),
+
+  run()
+  r = op_profile(hlo, run, top=args.top)
+  print('RESULT ' + json.dumps({**r, 'malloc': train_speed.malloc_label()}),
         flush=True)
 
 

@@ -1,0 +1,171 @@
+"""How fast can the fast inference forward be? Its convolutions' share.
+
+Usage (from the repository root)::
+
+  python benchmarks/inference_bound.py [--repeats 4] [--frames 2048]
+
+On one window of ``--frames`` frames (the longest pad length), batch 1, it
+times the plain forward (``InferenceModel``, flax module with masked
+BatchNorm), the fast forward (``fast_inference.apply_masked``, XLA
+convolutions), and every convolution the fast forward runs, alone, on random
+inputs of its shape, in each formulation ``fast_inference`` offers: XLA's
+(``conv_kernels.xla_conv``), one product and nine shifted adds
+(``conv_kernels._shifted_conv``) and gathered-row products
+(``fast_inference._chunked_conv``), the last two for the dilated layers.
+All runs alternate (best of ``--repeats`` each), with the bundled weights.
+
+Then it profiles both forwards (``train_profile.op_profile``: XLA's
+operation times, summed by kind). The fast forward runs all these
+convolutions; its convolution time, less what the fastest formulation of
+each would save, is what no rewrite of the rest can remove with these
+kernels: plain / that time bounds fast / plain from above, whatever the
+rest (the BatchNorm borders, SELU, the dense stack's concatenations)
+costs. A second line bounds it again as if every convolution ran at the
+best FLOP rate measured among them. The last line is ``bound: X`` (the
+first bound). Rewrites its section of benchmarks/RESULTS.md unless ``--no_results``.
+"""
+
+import argparse
+import os
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from benchmarks import train_profile
+from benchmarks.inference_speed import load_avg, machine_info, update_results
+
+SECTION = 'Bound on the fast inference forward (inference_bound.py)'
+
+
+def conv_shapes(model) -> list[tuple[str, int, int, int]]:
+  """(name, input channels, output channels, dilation) of each convolution
+  ``fast_inference.apply_masked`` runs, in order."""
+  c = 3
+  shapes = []
+  for i, rate in enumerate(model.dilations):
+    shapes.append((f'dense_{i}', c, model.growth, rate))
+    c += model.growth
+  # CONV6 reads the stack only (the input copies fold into its first
+  # channels); the next block adds the voicing map's channel.
+  chans = [c] + list(model.decoder_channels) + [1]
+  for i in range(len(chans) - 1):
+    extra = 1 if i == 1 else 0
+    name = f'conv{6 + i}' + (' + voicing' if extra else '')
+    shapes.append((name, chans[i], chans[i + 1] + extra, 1))
+  return shapes
+
+
+def best_of(timers, repeats: int) -> dict:
+  """Best wall time of each timer (fn, args), runs interleaved, after one
+  untimed call each (compiles)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  for fn, a in timers.values():
+    jax.block_until_ready(fn(*a))
+  best = dict.fromkeys(timers, float('inf'))
+  for _ in range(repeats):
+    for key, (fn, a) in timers.items():
+      start = time.perf_counter()
+      jax.block_until_ready(fn(*a))
+      best[key] = min(best[key], time.perf_counter() - start)
+  return best
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--repeats', type=int, default=4)
+  parser.add_argument('--frames', type=int, default=2048)
+  parser.add_argument('--no_results', action='store_true')
+  args = parser.parse_args()
+  from jaxmelody import runtime
+  runtime.reexec_with_tuned_malloc()  # as run.py and the jaxmelody command
+  import jax
+  from jaxmelody import conv_kernels, fast_inference, inference, models, predict
+  load_before = load_avg()
+  config = predict.default_config()
+  variables = inference.resolve_variables(None, config)
+  width = args.frames
+  rng = np.random.default_rng(0)
+  cfp = rng.random((3, 256, width), np.float32)
+  forwards = {name: inference.InferenceModel(
+      config.model, variables, pad_lengths=(width,), fast=name == 'fast')
+              for name in ('plain', 'fast')}
+  timers = {name: (im.logits, (cfp,)) for name, im in forwards.items()}
+  model = forwards['fast'].model
+  impls = {'xla': conv_kernels.xla_conv,
+           'shifted': conv_kernels._shifted_conv,  # pylint: disable=protected-access
+           'chunked': fast_inference._chunked_conv}  # pylint: disable=protected-access
+  shapes = conv_shapes(model)
+  for name, c, f, d in shapes:
+    x = rng.standard_normal((1, 256, width, c), np.float32)
+    k = rng.standard_normal((3, 3, c, f), np.float32)
+    for impl, fn in impls.items():
+      if impl == 'xla' or d > 1:
+        jitted = jax.jit(lambda a, w, fn=fn, d=d: fn(a, w, d))
+        timers[(name, impl)] = (jitted, (x, k))
+  best = best_of(timers, args.repeats)
+  rows, flops, peak, saving = [], 0.0, 0.0, 0.0
+  for name, c, f, d in shapes:
+    gflop = 2 * 9 * c * f * 256 * width / 1e9
+    times = {i: best[(name, i)] for i in impls if (name, i) in best}
+    fastest = min(times, key=times.get)
+    saving += times['xla'] - times[fastest]
+    flops += gflop
+    peak = max(peak, gflop / times[fastest])
+    cells = ' | '.join(f'{1e3 * times[i]:.0f}' if i in times else '-'
+                       for i in impls)
+    rows.append(f'| {name} | {c} -> {f} | {d} | {gflop:.2f} | {cells} | '
+                f'{fastest} | {gflop / times[fastest]:.0f} |')
+  plain, fast = best['plain'], best['fast']
+  # XLA's operation times inside each forward (the fast one's convolutions
+  # are XLA's, which it runs as it runs them there).
+  prof = {}
+  x = models.cfp_to_input(cfp)[None]
+  for name, im in forwards.items():
+    call = (im.variables, x, np.int32(width), False)
+    hlo = im._forward.lower(*call).compile().as_text()  # pylint: disable=protected-access
+    prof[name] = train_profile.op_profile(
+        hlo, lambda im=im, call=call: jax.block_until_ready(
+            im._forward(*call)))  # pylint: disable=protected-access
+  kinds = {n: ', '.join(f'{k} {v:.0f}' for k, v in sorted(
+      p['kinds'].items(), key=lambda kv: -kv[1])) for n, p in prof.items()}
+  convs = prof['fast']['kinds'].get('conv forward', 0.0) / 1e3 - saving
+  body = '\n'.join([
+      f'Command: `python benchmarks/inference_bound.py'
+      f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
+      f'Machine: {machine_info()}  ',
+      f'Load average before: {load_before}; after: {load_avg()}  ',
+      f'Malloc (GLIBC_TUNABLES): {os.environ.get("GLIBC_TUNABLES") or "default"}; '
+      f'XLA_FLAGS: {os.environ.get("XLA_FLAGS") or "none"}  ',
+      f'One window of {width} frames, batch 1, bundled weights (running '
+      f'BatchNorm). Each convolution of the fast forward alone, on random '
+      f'inputs of its shape, in each formulation (ms; best of '
+      f'{args.repeats}, all runs and the two forwards interleaved):', '',
+      '| convolution | channels | dilation | GFLOP | xla | shifted | '
+      'chunked | fastest | GFLOP/s |',
+      '|---|---|---|---|---|---|---|---|---|', *rows, '',
+      f'- forwards (`InferenceModel.logits`): plain {1e3 * plain:.0f} ms, '
+      f'fast {1e3 * fast:.0f} ms (fast / plain {plain / fast:.2f}x)',
+      f'- XLA\'s operation times inside them (ms, `jax.profiler`, summed by '
+      f'kind as `train_profile.py` does): plain: {kinds["plain"]}; fast: '
+      f'{kinds["fast"]}',
+      f'- the fast forward\'s convolutions, as it runs them, less what the '
+      f'fastest formulation above would save ({1e3 * saving:.0f} ms): '
+      f'{1e3 * convs:.0f} ms for {flops:.1f} GFLOP; so with these kernels '
+      f'fast / plain is at most **{plain / convs:.2f}x** (plain\'s timed '
+      'wall over that), whatever the rest costs',
+      f'- were every convolution as fast per FLOP as the fastest measured '
+      f'alone ({peak:.0f} GFLOP/s): {1e3 * flops / peak:.0f} ms, at most '
+      f'{plain * peak / flops:.2f}x',
+      f'bound: {plain / convs:.2f}'])
+  print(body)
+  if not args.no_results:
+    update_results(SECTION, body)
+
+
+if __name__ == '__main__':
+  main()
