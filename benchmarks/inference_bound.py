@@ -45,13 +45,14 @@ SECTION = 'Bound on the fast inference forward (inference_bound.py)'
 def conv_shapes(model) -> list[tuple[str, int, int, int]]:
   """(name, input channels, output channels, dilation) of each convolution
   ``fast_inference.apply_masked`` runs, in order."""
-  c = 3
+  # The stack carries the clip indicator as one more channel (see
+  # fast_inference); CONV6 reads the stack only (the input copies fold into
+  # its first channels); the next block adds the voicing map's channel.
+  c = 1 + 3
   shapes = []
   for i, rate in enumerate(model.dilations):
     shapes.append((f'dense_{i}', c, model.growth, rate))
     c += model.growth
-  # CONV6 reads the stack only (the input copies fold into its first
-  # channels); the next block adds the voicing map's channel.
   chans = [c] + list(model.decoder_channels) + [1]
   for i in range(len(chans) - 1):
     extra = 1 if i == 1 else 0

@@ -5,6 +5,12 @@ The folded formulation of ``fast_model`` with the padding semantics of
 past the clip, so the logits of the first n_valid frames of a padded input
 are those of the unpadded clip. Running averages only; a forward pass (no
 custom gradients). ``InferenceModel(fast=True)`` runs ``apply_masked``.
+
+The dense stack carries one more channel than the model's: channel 0 is 1 on
+the clip's frames and 0 past them. Convolved with the table of a folded
+BatchNorm's shift it gives exactly that shift's border term (the taps that
+read inside the image and the clip), so the stack's convolutions need no
+separate border pass, only SELU and the mask after them.
 """
 
 from typing import Any
@@ -16,6 +22,21 @@ import numpy as np
 from jaxmelody import conv_kernels
 from jaxmelody import fast_model
 from jaxmelody import models
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+
+
+def _selu(x: jax.Array) -> jax.Array:
+  """``jax.nn.selu`` to float32 rounding, its negative side through exp.
+
+  XLA:CPU runs exp as a vectorised polynomial and expm1 (what jax.nn.selu
+  uses) several times slower; exp(x) - 1 loses only absolute precision
+  ~1e-7 near 0, where the output itself is ~x.
+  """
+  negative = _SELU_ALPHA * (jnp.exp(jnp.minimum(x, 0.0)) - 1.0)
+  return _SELU_SCALE * jnp.where(x > 0, x, negative)
+
 
 def _valid_taps(width: int, dilation: int, n_valid: jax.Array) -> jax.Array:
   """[3, width] float32: 1 where tap j of frame t reads a valid frame.
@@ -100,7 +121,7 @@ def _chunked_conv(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
 
 
 def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
-                 conv_impl: str = 'xla'):
+                 conv_impl: str = 'xla', ones_channel: bool = False):
   """SELU(conv + border + bias) of folded blocks that read the same h.
 
   Args:
@@ -113,6 +134,10 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
       (``_chunked_conv``) or 'shifted' (``conv_kernels.forward``: one
       matrix product and nine shifted adds for the dilated few-output
       dense layers, XLA's convolution for the rest).
+    ones_channel: h's channel 0 is 1 on the clip's frames and 0 past them
+      (the folds cover the other C - 1 channels): the border term is that
+      channel convolved with the folds' tables, computed by the convolution
+      itself.
 
   Returns:
     a list with each block's output [B, H, W, F_k] (valid frames exact;
@@ -121,15 +146,19 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
   kernel, table, bias = (jnp.concatenate(parts, axis=-1)
                          for parts in zip(*folds))
   d = dilation
+  if ones_channel:
+    kernel = jnp.concatenate([table[:, :, None, :], kernel], axis=2)
   if conv_impl == 'chunked':
     y = _chunked_conv(h, kernel, d)
   elif conv_impl == 'shifted':
     y = conv_kernels.forward(h, kernel, d)
   else:
     y = conv_kernels.xla_conv(h, kernel, d)
-  width = y.shape[2]
-  by_col = jnp.einsum('jw,ijf->iwf', _valid_taps(width, d, n_valid), table)
-  y = jax.nn.selu(fast_model.plus_row_border(y, by_col, d) + bias)
+  if not ones_channel:
+    by_col = jnp.einsum('jw,ijf->iwf', _valid_taps(y.shape[2], d, n_valid),
+                        table)
+    y = fast_model.plus_row_border(y, by_col, d)
+  y = _selu(y + bias)
   splits = np.cumsum([f[2].shape[-1] for f in folds])[:-1]
   return jnp.split(y, splits, axis=-1)
 
@@ -164,20 +193,22 @@ def apply_masked(model: models.MSFCN, variables: dict[str, Any],
   valid = (jnp.arange(x.shape[2]) < n_valid)[None, None, :, None]
   zero_past = lambda a: jnp.where(valid, a, jnp.zeros((), a.dtype))
 
-  def block(h, names, dilation=1, repeats=0):
-    folds = [_masked_fold(params[n], stats[n], h.shape[-1], repeats)
-             for n in names]
-    return _masked_conv(h, n_valid, folds, dilation, conv_impl)
+  def block(h, names, dilation=1, repeats=0, ones_channel=False):
+    c = h.shape[-1] - ones_channel
+    folds = [_masked_fold(params[n], stats[n], c, repeats) for n in names]
+    return _masked_conv(h, n_valid, folds, dilation, conv_impl, ones_channel)
 
   # Every block output a later convolution reads is stored zeroed past the
-  # clip (the where fuses into the SELU), so it is read as is.
-  h = zero_past(x.astype(jnp.float32))
+  # clip (the where fuses into the SELU), so it is read as is. The stack
+  # starts with the clip indicator (module docstring).
+  ones = jnp.broadcast_to(valid, x.shape[:3] + (1,)).astype(jnp.float32)
+  h = jnp.concatenate([ones, zero_past(x.astype(jnp.float32))], axis=-1)
   for i, rate in enumerate(model.dilations):
-    c = zero_past(block(h, [f'dense_{i}'], rate)[0])
-    # Materialised once (see apply).
-    h = jax.lax.optimization_barrier(jnp.concatenate([h, c], axis=-1))
+    c = zero_past(block(h, [f'dense_{i}'], rate, ones_channel=True)[0])
+    h = jnp.concatenate([h, c], axis=-1)
   # CONV6 reads [h, x * R]; h starts with x, so the copies fold into it.
-  u = zero_past(block(h, ['conv6'], repeats=model.input_repeats)[0])
+  u = zero_past(block(h, ['conv6'], repeats=model.input_repeats,
+                      ones_channel=True)[0])
   # CONV7 (or the pitch map) and the voicing map both read CONV6's output:
   # with their BatchNorms folded they are one convolution.
   names = [f'conv{6 + i}' for i in range(1, len(model.decoder_channels) + 1)]
