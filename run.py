@@ -105,8 +105,13 @@ def _parse_flags(argv):
   try:
     return flags.FLAGS(argv)
   except (flags.Error, OSError, ValueError, AttributeError) as e:
-    # config_flags reports a bad --config path or override as a flag error.
-    message = str(e).splitlines()[0] if str(e) else type(e).__name__
+    # config_flags reports a bad --config path or override as a flag error;
+    # a config file that raises comes with its traceback, whose last line
+    # says why.
+    lines = [line for line in str(e).splitlines() if line.strip()]
+    message = lines[0] if lines else type(e).__name__
+    if 'Traceback (most recent call last):' in lines[1:]:
+      message = f'{message} {lines[-1]}'
     if isinstance(e, flags.UnrecognizedFlagError):
       message = f'unknown flag or config field --{e.flagname}'
     elif isinstance(e, AttributeError):  # an override of a field not there

@@ -16,13 +16,14 @@ CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
 VARIANTS = ('dense10', 'dense20', 'densenet', 'da_reversed', 'msfcn_released')
 
 
-def _config(name):
-  # Load by path, as ml_collections.config_flags does for --config=.
+def _config(name, *recipe):
+  # Load by path, as ml_collections.config_flags does for --config=
+  # (--config=configs/NAME.py:RECIPE calls get_config(RECIPE)).
   spec = importlib.util.spec_from_file_location(
       f'_test_config_{name}', str(CONFIGS / f'{name}.py'))
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
-  return module.get_config()
+  return module.get_config(*recipe)
 
 
 def _blocks(model_config):
@@ -182,3 +183,22 @@ def test_variant_configs_change_only_their_fields(name, changes):
   assert set(variant) == set(base)
   differing = {k: variant[k] for k in base if variant[k] != base[k]}
   assert differing == changes
+
+# The final recipe (configs/dense10.py), the same for every Table III model.
+ALL740 = {'data.val_singers': (), 'train.lr_schedule': 'wsd',
+          'train.decay_start_step': 2650, 'train.decay_steps': 3050,
+          'train.num_steps': 2800, 'train.checkpoint_every_steps': 50}
+
+
+@pytest.mark.parametrize('name', ['dense10', 'dense20', 'densenet',
+                                  'da_reversed'])
+def test_all740_recipe_changes_only_the_recipe_fields(name):
+  base, final = _flat(_config(name)), _flat(_config(name, 'all740'))
+  assert set(final) == set(base)
+  differing = {k: final[k] for k in base if final[k] != base[k]}
+  assert differing == ALL740
+
+
+def test_unknown_recipe_is_refused():
+  with pytest.raises(ValueError, match='unknown recipe'):
+    _config('densenet', 'all74')

@@ -41,6 +41,8 @@ def test_summary_prints_params_and_gflops():
       '--audio=/no/such/file.wav', '--checkpoint=/no/such/workdir'],
      '/no/such'),
     (['--config=configs/dense10.py', '--mode=eval'], '--workdir'),
+    (['--config=configs/dense20.py:nonsense', '--mode=summary'],
+     "unknown recipe 'nonsense'"),
 ])
 def test_bad_input_is_one_error_line_and_exit_2(args, message):
   status, _, err = _run(*args)
