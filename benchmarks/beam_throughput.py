@@ -31,7 +31,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from benchmarks.inference_speed import load_avg, machine_info, update_results
+from benchmarks.report import load_avg, machine_info, update_results
 
 
 def _random_weights(folder: pathlib.Path) -> None:

@@ -63,7 +63,7 @@ def main(argv=None):
   text = report(diffs)
   print(text)
   if not args.no_results:
-    from benchmarks.inference_speed import update_results
+    from benchmarks.report import update_results
     update_results(SECTION, 'Command: `python benchmarks/cfp_golden.py` '
                    '(golden files: ../shared/reference/msfcn/cfp_golden)\n\n'
                    f'```\n{text}\n```')

@@ -58,7 +58,7 @@ def main():
   parser.add_argument('--repeats', type=int, default=3)
   parser.add_argument('--no_results', action='store_true')
   args = parser.parse_args()
-  from benchmarks.inference_speed import (load_avg, machine_info,
+  from benchmarks.report import (load_avg, machine_info,
                                           update_results)
   load_before = load_avg()
   lines = []

@@ -127,7 +127,7 @@ def main(argv=None):
   text = report(args.config, args.frames, measure(config.model, args.frames))
   print(text)
   if not args.no_results:
-    from benchmarks.inference_speed import update_results
+    from benchmarks.report import update_results
     update_results(SECTION, f'Command: `python benchmarks/conv6_fold_flops.py'
                    f' --config {args.config} --frames {args.frames}`\n\n'
                    f'```\n{text}\n```')

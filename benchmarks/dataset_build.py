@@ -66,7 +66,7 @@ def main(argv=None):
     rows.append(f'| `{spec}` | {shown} | {seconds:.0f} | {size / 1e6:.0f} |')
     print(rows[-1], flush=True)
   if not args.no_results:
-    from benchmarks.inference_speed import (load_avg, machine_info,
+    from benchmarks.report import (load_avg, machine_info,
                                             update_results)
     update_results(SECTION, f'Command: `python benchmarks/dataset_build.py '
                    f'--datasets {args.datasets}`  \nMachine: {machine_info()}'

@@ -31,7 +31,7 @@ import tqdm
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from benchmarks.inference_speed import machine_info, update_results
+from benchmarks.report import machine_info, update_results
 from jaxmelody import datasets
 from jaxmelody import decoding
 from jaxmelody import default_config

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks import inference_speed
+from benchmarks.report import load_avg, machine_info, update_results
 from jaxmelody import conv_kernels
 from jaxmelody import runtime
 
@@ -73,8 +73,8 @@ def report(batch: int, repeats: int, rows: list[dict]) -> str:
   lines = [
       f'Command: `python benchmarks/dense_conv_speed.py --batch {batch} '
       f'--repeats {repeats}`  ',
-      f'{inference_speed.machine_info()}  ',
-      f'Load average before: {inference_speed.load_avg()}  ',
+      f'{machine_info()}  ',
+      f'Load average before: {load_avg()}  ',
       f'Input {batch} x 256 x 256 x C, 3x3 kernels, {FEATURES} outputs, '
       f'float32; best of {repeats} after a warm-up call.',
       '',
@@ -103,7 +103,7 @@ def main(argv=None):
   text = report(args.batch, args.repeats, measure(args.batch, args.repeats))
   print(text)
   if not args.no_results:
-    inference_speed.update_results(SECTION, text)
+    update_results(SECTION, text)
 
 
 if __name__ == '__main__':

@@ -23,6 +23,9 @@ rest (the BatchNorm borders, SELU, the dense stack's concatenations)
 costs. A second line bounds it again as if every convolution ran at the
 best FLOP rate measured among them. The last line is ``bound: X`` (the
 first bound). Rewrites its section of benchmarks/RESULTS.md unless ``--no_results``.
+
+``model_alone`` (frames/s of the plain and fast forwards on one clip, every
+formulation) and ``forward_gflops_fast`` serve inference_speed.py.
 """
 
 import argparse
@@ -37,7 +40,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from benchmarks import train_profile
-from benchmarks.inference_speed import load_avg, machine_info, update_results
+from benchmarks.report import load_avg, machine_info, update_results
 
 SECTION = 'Bound on the fast inference forward (inference_bound.py)'
 
@@ -59,6 +62,54 @@ def conv_shapes(model) -> list[tuple[str, int, int, int]]:
     name = f'conv{6 + i}' + (' + voicing' if extra else '')
     shapes.append((name, chans[i], chans[i + 1] + extra, 1))
   return shapes
+
+
+def forward_gflops_fast(model, frames: int = 256) -> float:
+  """XLA's FLOP count (1e9) of ``fast_inference.apply_masked``, batch 1."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from jaxmelody import fast_inference  # pylint: disable=g-import-not-at-top
+  shapes = jax.tree_util.tree_map(
+      lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), model.variables)
+  x = jax.ShapeDtypeStruct((1, 256, frames, 3), np.float32)
+  n = jax.ShapeDtypeStruct((), np.int32)
+  cost = jax.jit(fast_inference.apply_masked, static_argnums=0).lower(
+      model.model, shapes, x, n).compile().cost_analysis()
+  if isinstance(cost, (list, tuple)):
+    cost = cost[0]
+  return float(cost['flops']) / 1e9
+
+
+def model_alone(config, variables, feats, repeats) -> dict:
+  """Frames/s of ``InferenceModel.logits`` on feats, plain and fast.
+
+  Four models with the same variables: the plain formulation (flax module,
+  BatchNorm outputs masked; ``eval.fast_inference`` off), the fast one with
+  XLA's convolutions and the fast one with the two candidate convolutions
+  of ``fast_inference_conv``: 'chunked' (gathered rows times the kernel)
+  and 'shifted' (one product and nine shifted adds for the dense layers,
+  as training's forward). All are
+  compiled for every pad length before the first timing; runs alternate so
+  a change of machine load hits all alike; best of ``repeats`` each.
+  """
+  from jaxmelody import inference  # pylint: disable=g-import-not-at-top
+  variants = {'plain': (False, 'xla'), 'fast': (True, 'xla'),
+              'chunked': (True, 'chunked'), 'shifted': (True, 'shifted')}
+  ims = {}
+  for name, (fast, conv) in variants.items():
+    c = config.copy_and_resolve_references()
+    c.eval.fast_inference, c.eval.fast_inference_conv = fast, conv
+    ims[name] = inference.from_config(c, variables)
+    assert ims[name].fast == fast, name
+    ims[name].warm_up()
+  best = dict.fromkeys(ims, float('inf'))
+  for _ in range(repeats):
+    for name, m in ims.items():
+      start = time.perf_counter()
+      m.logits(feats)
+      best[name] = min(best[name], time.perf_counter() - start)
+  n = feats.shape[-1]
+  out = {f'{name}_frames_per_s': n / t for name, t in best.items()}
+  return out
 
 
 def best_of(timers, repeats: int) -> dict:

@@ -30,17 +30,13 @@ and so the same speed) on the default backend:
 Each measurement runs in its own subprocess, so its peak RSS (ru_maxrss) is
 its own. Real-time factor = audio seconds / wall seconds (higher is faster).
 Prints the figures and rewrites this script's section of
-benchmarks/RESULTS.md. The helpers ``machine_info`` and ``update_results``
-are shared with the other benchmark scripts.
+benchmarks/RESULTS.md.
 """
 
 import argparse
-import datetime
 import json
 import os
 import pathlib
-import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -51,59 +47,12 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
+from benchmarks.inference_bound import forward_gflops_fast, model_alone
+from benchmarks.report import (SHARED, load_avg, machine_info,
+                               peak_rss_mib, update_results)
 from datasets_builders.splits import MIR1K_TEST_SINGERS
 
-RESULTS = ROOT / 'benchmarks' / 'RESULTS.md'
-SHARED = ROOT.parent / 'shared'
-# The authors' released weights (other benchmarks' default).
-RELEASED = (SHARED / 'reference' / 'msfcn' /
-            'train_single_for_pitch_epoch_22.pkl')
 STAGES = ('load', 'cfp', 'model', 'decode')
-
-
-def load_avg() -> str:
-  """The 1/5/15-minute load averages as ``uptime`` prints them."""
-  return ', '.join(f'{x:.2f}' for x in os.getloadavg())
-
-
-def machine_info() -> str:
-  """One line: cores, CPU model, jax version and backend, date."""
-  import jax  # pylint: disable=g-import-not-at-top
-  info = {}
-  with open('/proc/cpuinfo', encoding='utf-8') as f:
-    for line in f:
-      key, _, value = line.partition(':')
-      info.setdefault(key.strip(), value.strip())
-  cpu = (f'{info.get("model name", platform.processor())} (family '
-         f'{info.get("cpu family", "?")} model {info.get("model", "?")}, '
-         f'{float(info.get("cpu MHz", 0)):.0f} MHz)')
-  date = datetime.datetime.now().strftime('%Y-%m-%d %H:%M')
-  return (f'{os.cpu_count()} cores (nproc), {cpu}; jax {jax.__version__}, '
-          f'backend {jax.default_backend()}; {date}')
-
-
-def update_results(section: str, body: str) -> None:
-  """Rewrites the ``## section`` of RESULTS.md, keeping every other section."""
-  text = RESULTS.read_text(encoding='utf-8') if RESULTS.exists() else (
-      '# Benchmark results\n\nWritten by the scripts in benchmarks/ (each '
-      'rewrites its own section).\n')
-  head = f'## {section}'
-  block = f'{head}\n\n{body.strip()}\n'
-  parts = text.split('\n## ')
-  kept = [parts[0].rstrip() + '\n'] + ['## ' + p.rstrip() + '\n'
-                                       for p in parts[1:]]
-  idx = next((i for i, p in enumerate(kept) if p.startswith(head + '\n')),
-             None)
-  if idx is None:
-    kept.append(block)
-  else:
-    kept[idx] = block
-  RESULTS.write_text('\n'.join(kept), encoding='utf-8')
-
-
-def peak_rss_mib() -> float:
-  """Peak resident memory of this process (Linux ru_maxrss is in KiB)."""
-  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def timed_extract(path, model) -> tuple[float, dict[str, float]]:
@@ -166,54 +115,6 @@ def warm_up(model) -> float:
     cfp.compute_cfp(rng.standard_normal(frames * FEATURES.hop)
                     .astype(np.float32))
   return time.perf_counter() - start
-
-
-def forward_gflops_fast(model, frames: int = 256) -> float:
-  """XLA's FLOP count (1e9) of ``fast_inference.apply_masked``, batch 1."""
-  import jax  # pylint: disable=g-import-not-at-top
-  from jaxmelody import fast_inference  # pylint: disable=g-import-not-at-top
-  shapes = jax.tree_util.tree_map(
-      lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), model.variables)
-  x = jax.ShapeDtypeStruct((1, 256, frames, 3), np.float32)
-  n = jax.ShapeDtypeStruct((), np.int32)
-  cost = jax.jit(fast_inference.apply_masked, static_argnums=0).lower(
-      model.model, shapes, x, n).compile().cost_analysis()
-  if isinstance(cost, (list, tuple)):
-    cost = cost[0]
-  return float(cost['flops']) / 1e9
-
-
-def model_alone(config, variables, feats, repeats) -> dict:
-  """Frames/s of ``InferenceModel.logits`` on feats, plain and fast.
-
-  Four models with the same variables: the plain formulation (flax module,
-  BatchNorm outputs masked; ``eval.fast_inference`` off), the fast one with
-  XLA's convolutions and the fast one with the two candidate convolutions
-  of ``fast_inference_conv``: 'chunked' (gathered rows times the kernel)
-  and 'shifted' (one product and nine shifted adds for the dense layers,
-  as training's forward). All are
-  compiled for every pad length before the first timing; runs alternate so
-  a change of machine load hits all alike; best of ``repeats`` each.
-  """
-  from jaxmelody import inference  # pylint: disable=g-import-not-at-top
-  variants = {'plain': (False, 'xla'), 'fast': (True, 'xla'),
-              'chunked': (True, 'chunked'), 'shifted': (True, 'shifted')}
-  ims = {}
-  for name, (fast, conv) in variants.items():
-    c = config.copy_and_resolve_references()
-    c.eval.fast_inference, c.eval.fast_inference_conv = fast, conv
-    ims[name] = inference.from_config(c, variables)
-    assert ims[name].fast == fast, name
-    ims[name].warm_up()
-  best = dict.fromkeys(ims, float('inf'))
-  for _ in range(repeats):
-    for name, m in ims.items():
-      start = time.perf_counter()
-      m.logits(feats)
-      best[name] = min(best[name], time.perf_counter() - start)
-  n = feats.shape[-1]
-  out = {f'{name}_frames_per_s': n / t for name, t in best.items()}
-  return out
 
 
 def worker_clip(args) -> dict:

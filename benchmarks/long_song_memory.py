@@ -94,7 +94,7 @@ def main(argv=None):
       f'wall time (load, compile, extract): {wall:.1f} s'])
   print(text)
   if not args.no_results:
-    from benchmarks.inference_speed import machine_info, update_results
+    from benchmarks.report import machine_info, update_results
     update_results(SECTION, f'Command: `python benchmarks/long_song_memory.py'
                    f' --minutes {args.minutes:g}`  \nMachine: '
                    f'{machine_info()}\n\n```\n{text}\n```')

@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from benchmarks.inference_speed import (RELEASED, ROOT, SHARED, load_avg,
+from benchmarks.report import (RELEASED, ROOT, SHARED, load_avg,
                                         machine_info, update_results)
 from datasets_builders import splits
 from jaxmelody import audio as audio_lib

@@ -62,7 +62,7 @@ def main(argv=None):
     sys.exit(f'error: {e}')
   print(text)
   if not args.no_results:
-    from benchmarks.inference_speed import update_results
+    from benchmarks.report import update_results
     update_results(SECTION, 'Command: `python run.py '
                    '--config=configs/msfcn_released.py --mode=eval '
                    '--workdir=W --checkpoint=../shared/reference/msfcn/'

@@ -140,7 +140,7 @@ def main():
   if args.worker:
     _worker(args)
     return
-  from benchmarks.inference_speed import load_avg, machine_info
+  from benchmarks.report import load_avg, machine_info
   lines = [f'Command: `python benchmarks/train_profile.py'
            f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
            f'Machine: {machine_info()}  ',
@@ -163,7 +163,7 @@ def main():
     print('\n'.join(lines[-len(r['top']) - 6:]), flush=True)
   lines.append(f'Load average after: {load_avg()}')
   if not args.no_results:
-    from benchmarks.inference_speed import update_results
+    from benchmarks.report import update_results
     update_results(SECTION, '\n'.join(lines))
 
 

@@ -186,7 +186,7 @@ def main():
   if unknown or not {'plain', 'fast'} <= set(names):
     parser.error(f'--variants must include plain and fast, of '
                  f'{sorted(VARIANTS)}; unknown: {unknown}')
-  from benchmarks.inference_speed import load_avg, machine_info
+  from benchmarks.report import load_avg, machine_info
   head = [f'Command: `python benchmarks/train_speed.py'
           f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
           f'Machine: {machine_info()}  ',
@@ -225,7 +225,7 @@ def main():
   body = '\n'.join(lines)
   print(body)
   if not (args.quick or args.no_results):
-    from benchmarks.inference_speed import update_results
+    from benchmarks.report import update_results
     update_results(SECTION, body)
   fast = rows['fast']['frames_per_s_per_device']
   print(f'frames_per_s: {fast:.0f}')
