@@ -23,21 +23,6 @@ from jaxmelody import conv_kernels
 from jaxmelody import fast_model
 from jaxmelody import models
 
-_SELU_ALPHA = 1.6732632423543772
-_SELU_SCALE = 1.0507009873554805
-
-
-def _selu(x: jax.Array) -> jax.Array:
-  """``jax.nn.selu`` to float32 rounding, its negative side through exp.
-
-  XLA:CPU runs exp as a vectorised polynomial and expm1 (what jax.nn.selu
-  uses) several times slower; exp(x) - 1 loses only absolute precision
-  ~1e-7 near 0, where the output itself is ~x.
-  """
-  negative = _SELU_ALPHA * (jnp.exp(jnp.minimum(x, 0.0)) - 1.0)
-  return _SELU_SCALE * jnp.where(x > 0, x, negative)
-
-
 def _valid_taps(width: int, dilation: int, n_valid: jax.Array) -> jax.Array:
   """[3, width] float32: 1 where tap j of frame t reads a valid frame.
 
@@ -158,7 +143,7 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
     by_col = jnp.einsum('jw,ijf->iwf', _valid_taps(y.shape[2], d, n_valid),
                         table)
     y = fast_model.plus_row_border(y, by_col, d)
-  y = _selu(y + bias)
+  y = fast_model.selu_via_exp(y + bias)
   splits = np.cumsum([f[2].shape[-1] for f in folds])[:-1]
   return jnp.split(y, splits, axis=-1)
 

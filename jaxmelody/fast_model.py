@@ -145,8 +145,20 @@ _add_border.defvjp(_add_border_fwd, _add_border_bwd)
 
 
 # SELU's constants, as jax.nn.selu has them.
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu_via_exp(x: jax.Array) -> jax.Array:
+  """``jax.nn.selu`` to float32 rounding, its negative side through exp.
+
+  XLA:CPU runs exp as a vectorised polynomial and expm1 (what jax.nn.selu
+  uses) several times slower; exp(x) - 1 loses only absolute precision
+  ~1e-7 near 0, where the output itself is ~x. (Inference uses it; the
+  training step keeps jax.nn.selu so that runs resume bit-exactly.)
+  """
+  negative = SELU_ALPHA * (jnp.exp(jnp.minimum(x, 0.0)) - 1.0)
+  return SELU_SCALE * jnp.where(x > 0, x, negative)
 
 
 @jax.custom_vjp
@@ -167,7 +179,7 @@ def _selu_fwd(x):
 
 
 def _selu_bwd(y, g):
-  return (g * jnp.where(y > 0, _SELU_SCALE, y + _SELU_SCALE * _SELU_ALPHA),)
+  return (g * jnp.where(y > 0, SELU_SCALE, y + SELU_SCALE * SELU_ALPHA),)
 
 
 _selu.defvjp(_selu_fwd, _selu_bwd)

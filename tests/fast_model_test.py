@@ -132,3 +132,11 @@ def test_row_border_bands_equal_the_broadcast_sum(height, dilation):
   got = fast_model.plus_row_border(jnp.asarray(y), jnp.asarray(by_col),
                                    dilation)
   np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_selu_via_exp_equals_selu_to_float32_rounding():
+  x = np.concatenate([np.linspace(-30, 30, 10001, dtype=np.float32),
+                      np.float32([0.0, -1e-8, 1e-8, -1e-4, 1e-4])])
+  got = np.asarray(fast_model.selu_via_exp(jnp.asarray(x)))
+  want = np.asarray(jax.nn.selu(jnp.asarray(x)))
+  assert np.all(np.abs(got - want) <= 3e-7 * np.maximum(1.0, np.abs(want)))
