@@ -67,8 +67,8 @@ def _dispatch(config) -> int:
     datasets.build_all(config)
     return 0
   if mode == 'predict':
-    from jaxmelody import predict  # pylint: disable=g-import-not-at-top
-    return predict.run_predict(
+    from jaxmelody import predict_files  # pylint: disable=g-import-not-at-top
+    return predict_files.run_predict(
         config, audio=_AUDIO.value, output_dir=_OUTPUT_DIR.value,
         plot=_PLOT.value, sonify=_SONIFY.value, checkpoint=_CHECKPOINT.value,
         workdir=_WORKDIR.value)

@@ -24,6 +24,7 @@ from jaxmelody import decoding
 from jaxmelody import evaluate
 from jaxmelody import pitch
 from jaxmelody import predict
+from jaxmelody import predict_files
 
 DEMO = ROOT / 'jaxmelody' / 'demo'
 
@@ -44,7 +45,7 @@ def main() -> int:
           f'{m["RPA"]:6.2f} {m["RCA"]:6.2f} {m["OA"]:6.2f}')
   if args.write_png:
     with tempfile.TemporaryDirectory() as out:
-      code = predict.run_predict(predict.default_config(),
+      code = predict_files.run_predict(predict.default_config(),
                                  audio=str(DEMO / 'demo.flac'),
                                  output_dir=out, plot=True)
       if code:

@@ -132,7 +132,8 @@ class ExtractMelodies:
 
   def process(self, batch):
     from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
-    from jaxmelody import predict  # pylint: disable=g-import-not-at-top
+    # pylint: disable-next=g-import-not-at-top
+    from jaxmelody import predict, predict_files
     from jaxmelody.features import FEATURES  # pylint: disable=g-import-not-at-top
     how = predict.Decoding(self.decoder, self.threshold)
     for path, stem in batch:
@@ -140,7 +141,7 @@ class ExtractMelodies:
         samples = _load(path)
         melody, _ = predict.melody_of(samples, self._model, how)
         _write(FileSystems.join(self.output, f'{stem}.csv'),
-               predict.csv_text(melody.times, melody.f0_hz, 'f0_hz'))
+               predict_files.csv_text(melody.times, melody.f0_hz, 'f0_hz'))
       except Exception as e:  # a bad file is a row, never a failed pipeline
         error = str(e) if isinstance(e, errors.JaxMelodyError) else (
             f'{path}: {type(e).__name__}: {e}')

@@ -5,7 +5,7 @@
       [--voicing-threshold P] [--checkpoint PATH] [--verbose]
 
 The same extraction as ``python run.py --mode=predict`` (both call
-``predict.run_predict``): the same files, the same ``error:`` lines, exit
+``predict_files.run_predict``): the same files, the same ``error:`` lines, exit
 status 0 (all done), 1 (some inputs failed, each reported) or 2 (nothing
 could be done: bad flags, no input, no model, unwritable folder).
 """
@@ -94,8 +94,9 @@ def main(argv=None) -> int:
   if not args.verbose:
     quiet_libraries()
   try:
-    from jaxmelody import predict  # pylint: disable=g-import-not-at-top
-    return predict.run_predict(
+    # pylint: disable-next=g-import-not-at-top
+    from jaxmelody import predict, predict_files
+    return predict_files.run_predict(
         predict.default_config(), audio=args.inputs,
         output_dir=args.output_dir, plot=args.plot, sonify=args.sonify,
         midi=args.midi, confidence=args.confidence,

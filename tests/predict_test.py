@@ -1,4 +1,5 @@
-"""Tests of jaxmelody.predict: outputs, bad input, the Python API.
+"""Tests of jaxmelody.predict (the Python API) and predict_files (outputs,
+bad input).
 
 A smoke-size model with random weights stands in for the pretrained one, so
 these tests check plumbing and error handling, not melody accuracy.
@@ -15,6 +16,7 @@ import soundfile as sf
 from jaxmelody import errors
 from jaxmelody import pitch
 from jaxmelody import predict
+from jaxmelody import predict_files
 from jaxmelody import synth
 from jaxmelody.features import FEATURES
 
@@ -51,7 +53,7 @@ def setup(tmp_path_factory, save_random_weights):
 
 def run(setup, audio, out, **kwargs):
   config, ckpt, _ = setup
-  return predict.run_predict(config, audio=str(audio), output_dir=str(out),
+  return predict_files.run_predict(config, audio=str(audio), output_dir=str(out),
                              checkpoint=ckpt, **kwargs)
 
 
@@ -125,7 +127,7 @@ def test_batch_reports_bad_files_and_processes_the_rest(setup, tmp_path):
   reported = []
   bad = ['empty.wav', 'nan.wav', 'text.wav', 'missing.wav']
   audio = ','.join(str(setup[2] / n) for n in ['good.wav'] + bad)
-  status = predict.run_predict(setup[0], audio=audio, output_dir=str(tmp_path),
+  status = predict_files.run_predict(setup[0], audio=audio, output_dir=str(tmp_path),
                                checkpoint=setup[1], plot=True,
                                report=reported.append)
   assert status == 1
@@ -134,7 +136,7 @@ def test_batch_reports_bad_files_and_processes_the_rest(setup, tmp_path):
   for error, name in zip(reported, bad):
     assert isinstance(error, errors.JaxMelodyError) and name in str(error)
   with pytest.raises(errors.AudioError, match='none of the 2 inputs'):
-    predict.run_predict(setup[0], audio=','.join(str(setup[2] / n)
+    predict_files.run_predict(setup[0], audio=','.join(str(setup[2] / n)
                                                  for n in bad[:2]),
                         output_dir=str(tmp_path), checkpoint=setup[1],
                         report=reported.append)
@@ -154,17 +156,17 @@ def test_unwritable_output_folder_raises(setup, tmp_path):
 
 def test_folder_glob_and_list_expand_sorted(setup):
   folder = setup[2]
-  paths, problems = predict.expand_audio(str(folder))
+  paths, problems = predict_files.expand_audio(str(folder))
   names = [os.path.basename(p) for p in paths]
   assert names == sorted(names) and 'good.wav' in names and not problems
   assert all(n.endswith(('.wav', '.flac')) for n in names)
-  paths, _ = predict.expand_audio(str(folder / 'rate*'))
+  paths, _ = predict_files.expand_audio(str(folder / 'rate*'))
   assert [os.path.basename(p) for p in paths] == ['rate48k.wav', 'rate8k.flac']
-  paths, problems = predict.expand_audio(f'{folder / "good.wav"},'
+  paths, problems = predict_files.expand_audio(f'{folder / "good.wav"},'
                                          f'{folder / "zz*.wav"}')
   assert len(paths) == 1 and 'no file matches' in str(problems[0])
-  assert predict.expand_audio('')[0] == [str(predict.DEMO_AUDIO)]
-  assert predict._stems(['a/x.wav', 'b/x.flac']) == ['x', 'x-2']
+  assert predict_files.expand_audio('')[0] == [str(predict.DEMO_AUDIO)]
+  assert predict_files._stems(['a/x.wav', 'b/x.flac']) == ['x', 'x-2']
 
 
 def test_demo_clip_is_bundled_and_default(setup, tmp_path):

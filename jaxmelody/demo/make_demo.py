@@ -10,7 +10,7 @@ import pathlib
 
 import soundfile as sf
 
-from jaxmelody import predict
+from jaxmelody import predict_files
 from jaxmelody import synth
 
 SEED = 20190630  # any fixed value; changing it changes the bundled clip
@@ -24,7 +24,7 @@ def main() -> None:
   sf.write(HERE / 'demo.flac', clip.audio, SAMPLE_RATE, format='FLAC',
            subtype='PCM_16')
   (HERE / 'demo.f0.csv').write_text(
-      predict.csv_text(clip.times, clip.f0_hz, 'f0_hz'), encoding='utf-8')
+      predict_files.csv_text(clip.times, clip.f0_hz, 'f0_hz'), encoding='utf-8')
   print(f'wrote {HERE / "demo.flac"} and {HERE / "demo.f0.csv"}')
 
 
