@@ -19,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmelody import bn_fold
 from jaxmelody import conv_kernels
-from jaxmelody import fast_model
 from jaxmelody import models
 
 def _valid_taps(width: int, dilation: int, n_valid: jax.Array) -> jax.Array:
@@ -60,7 +60,7 @@ def _masked_fold(params: dict[str, Any], stats: dict[str, Any], c: int,
     (kernel [3, 3, c, F] for h, table [3, 3, F], conv bias [F]).
   """
   ra = stats['bn']
-  return fast_model.fold(c, ra['mean'], ra['var'], params, repeats)
+  return bn_fold.fold(c, ra['mean'], ra['var'], params, repeats)
 
 
 # Padded-grid rows per step of the chunked forward convolution (as
@@ -142,8 +142,8 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
   if not ones_channel:
     by_col = jnp.einsum('jw,ijf->iwf', _valid_taps(y.shape[2], d, n_valid),
                         table)
-    y = fast_model.plus_row_border(y, by_col, d)
-  y = fast_model.selu_via_exp(y + bias)
+    y = bn_fold.plus_row_border(y, by_col, d)
+  y = bn_fold.selu_via_exp(y + bias)
   splits = np.cumsum([f[2].shape[-1] for f in folds])[:-1]
   return jnp.split(y, splits, axis=-1)
 

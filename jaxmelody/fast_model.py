@@ -28,8 +28,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from jaxmelody import bn_fold
 from jaxmelody import conv_kernels
 from jaxmelody import models
 
@@ -71,42 +71,17 @@ def _stats_bwd(residuals, g):
 _stats.defvjp(_stats_fwd, _stats_bwd)
 
 
-def inside_taps(n: int, d: int) -> np.ndarray:
-  """[3, n] float32: 1 where tap i (offset (i - 1) d) of row r is inside."""
-  r = np.arange(n)[None, :] + (np.arange(3)[:, None] - 1) * d
-  return ((r >= 0) & (r < n)).astype(np.float32)
-
-
-def plus_row_border(y: jax.Array, by_col: jax.Array, dilation: int):
-  """y [B, H, W, F] + sum_i inside_taps(H, d)[i][h] by_col[i, w, f].
-
-  Tap row 0 is inside from row d on, tap row 2 up to row H - d, tap row 1
-  everywhere: so every row gets the sum of by_col [3, W, F] and the first
-  and last d rows lose one term. Written as three row bands joined, which
-  XLA:CPU runs as one cheap loop; the sum of three [H] x [W, F] products
-  per element it ran several times slower than the SELU after it.
-  """
-  height, d = y.shape[1], dilation
-  full = jnp.sum(by_col, axis=0)
-  if 2 * d > height:  # the bands overlap: add each row's own terms
-    rows = inside_taps(height, d)
-    return y + sum(rows[i][:, None, None] * by_col[i] for i in range(3))
-  return jnp.concatenate([y[:, :d] + (full - by_col[0]),
-                          y[:, d:height - d] + full,
-                          y[:, height - d:] + (full - by_col[2])], axis=1)
-
-
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _add_border(y: jax.Array, table: jax.Array, dilation: int) -> jax.Array:
   """y [B, H, W, F] plus the shift part of a folded BatchNorm.
 
   That part is conv(pad0(ones), table): at output (h, w) the sum of
   table[i, j] over the taps whose input row h + (i - 1) d and column
-  w + (j - 1) d lie inside the image (``plus_row_border``).
+  w + (j - 1) d lie inside the image (``bn_fold.plus_row_border``).
   """
-  by_col = jnp.einsum('jw,ijf->iwf', inside_taps(y.shape[2], dilation),
-                      table)
-  return plus_row_border(y, by_col, dilation)
+  by_col = jnp.einsum('jw,ijf->iwf',
+                      bn_fold.inside_taps(y.shape[2], dilation), table)
+  return bn_fold.plus_row_border(y, by_col, dilation)
 
 
 def _add_border_fwd(y, table, dilation):
@@ -144,23 +119,6 @@ def _add_border_bwd(dilation, _, g):
 _add_border.defvjp(_add_border_fwd, _add_border_bwd)
 
 
-# SELU's constants, as jax.nn.selu has them.
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def selu_via_exp(x: jax.Array) -> jax.Array:
-  """``jax.nn.selu`` to float32 rounding, its negative side through exp.
-
-  XLA:CPU runs exp as a vectorised polynomial and expm1 (what jax.nn.selu
-  uses) several times slower; exp(x) - 1 loses only absolute precision
-  ~1e-7 near 0, where the output itself is ~x. (Inference uses it; the
-  training step keeps jax.nn.selu so that runs resume bit-exactly.)
-  """
-  negative = SELU_ALPHA * (jnp.exp(jnp.minimum(x, 0.0)) - 1.0)
-  return SELU_SCALE * jnp.where(x > 0, x, negative)
-
-
 @jax.custom_vjp
 def _selu(x: jax.Array) -> jax.Array:
   """``jax.nn.selu`` whose gradient is computed from its output.
@@ -179,40 +137,11 @@ def _selu_fwd(x):
 
 
 def _selu_bwd(y, g):
-  return (g * jnp.where(y > 0, SELU_SCALE, y + SELU_SCALE * SELU_ALPHA),)
+  scale, alpha = bn_fold.SELU_SCALE, bn_fold.SELU_ALPHA
+  return (g * jnp.where(y > 0, scale, y + scale * alpha),)
 
 
 _selu.defvjp(_selu_fwd, _selu_bwd)
-
-
-def fold(c: int, mean: jax.Array, var: jax.Array, params: dict[str, Any],
-          repeats: int = 0):
-  """A block's BatchNorm folded into its convolution.
-
-  Args:
-    c: channels of the raw input x the folded kernel is applied to.
-    mean, var: the statistics BatchNorm normalises with, one per channel
-      of the block's input (c + repeats k).
-    params: the block's {'bn': {scale, bias}, 'conv': {kernel, bias}}.
-    repeats: how many copies of x's first k channels (k = the rest of the
-      kernel's input channels / repeats) the block's input appends to x;
-      their kernel slices fold onto those channels (CONV6: the model input).
-
-  Returns:
-    (kernel [3, 3, c, F] for raw x, border table [3, 3, F], bias [F]).
-  """
-  bn, conv = params['bn'], params['conv']
-  scale = bn['scale'] * jax.lax.rsqrt(var + models.BN_EPSILON)
-  shift = bn['bias'] - mean * scale
-  kernel = conv['kernel']
-  scaled = kernel * scale[:, None]
-  folded = scaled[:, :, :c]
-  if repeats:
-    copies = scaled[:, :, c:]
-    k = copies.shape[2] // repeats
-    folded = folded.at[:, :, :k].add(
-        copies.reshape(3, 3, repeats, k, -1).sum(axis=2))
-  return folded, jnp.einsum('ijcf,c->ijf', kernel, shift), conv['bias']
 
 
 def _conv_selu(x: jax.Array, folds, dilation: int) -> jax.Array:
@@ -223,7 +152,7 @@ def _conv_selu(x: jax.Array, folds, dilation: int) -> jax.Array:
 
   Args:
     x: raw input [B, H, W, C].
-    folds: ``fold`` results, one per block.
+    folds: ``bn_fold.fold`` results, one per block.
     dilation: the convolutions' dilation (padding equals it).
 
   Returns:
@@ -240,10 +169,10 @@ def _folded_block(x: jax.Array, mean: jax.Array, var: jax.Array,
                   repeats: int = 0) -> jax.Array:
   """SELU(conv(BatchNorm([x, x[..., :k] * repeats]))), BatchNorm folded.
 
-  See ``fold`` for the arguments; returns [B, H, W, F] float32.
+  See ``bn_fold.fold`` for the arguments; returns [B, H, W, F] float32.
   """
-  return _conv_selu(x, [fold(x.shape[-1], mean, var, params, repeats)],
-                    dilation)
+  return _conv_selu(
+      x, [bn_fold.fold(x.shape[-1], mean, var, params, repeats)], dilation)
 
 
 class _Statistics:
@@ -305,8 +234,8 @@ def apply(model: models.MSFCN, variables: dict[str, Any], x: jax.Array, *,
 
   h = x
   for i, rate in enumerate(model.dilations):
-    c = _folded_block(h, *stats(f'dense_{i}', stack_stats), params[f'dense_{i}'],
-                      rate)
+    name = f'dense_{i}'
+    c = _folded_block(h, *stats(name, stack_stats), params[name], rate)
     # Materialised once: fused into its consumers, XLA re-evaluated every
     # earlier layer's SELU inside each of them.
     h = jax.lax.optimization_barrier(jnp.concatenate([h, c], axis=-1))
@@ -329,8 +258,8 @@ def apply(model: models.MSFCN, variables: dict[str, Any], x: jax.Array, *,
   stats6 = _stats(u) if train else None
   c = u.shape[-1]
   both = _conv_selu(u, [
-      fold(c, *stats(names[0], lambda: stats6), params[names[0]]),
-      fold(c, *stats('voicing', lambda: stats6), params['voicing'])], 1)
+      bn_fold.fold(c, *stats(names[0], lambda: stats6), params[names[0]]),
+      bn_fold.fold(c, *stats('voicing', lambda: stats6), params['voicing'])], 1)
   u, voicing = both[..., :-1], both[..., -1:]
   for name in names[1:]:  # CONV8 ..., the last one the one-channel pitch map
     u = _folded_block(u, *stats(name, functools.partial(_stats, u)),

@@ -119,24 +119,3 @@ def test_train_state_uses_the_fast_formulation_only_when_it_applies():
   config.train.fast_step = True
   config.model.dtype = 'bfloat16'   # the fast form is float32 only
   assert not isinstance(train.training_apply_fn(config), functools.partial)
-
-
-@pytest.mark.parametrize('height,dilation', [(256, 24), (9, 1), (7, 3), (4, 3)])
-def test_row_border_bands_equal_the_broadcast_sum(height, dilation):
-  # The last two: the first and last d rows overlap (2 d > H).
-  rng = np.random.default_rng(height)
-  y = rng.normal(size=(2, height, 5, 3)).astype(np.float32)
-  by_col = rng.normal(size=(3, 5, 3)).astype(np.float32)
-  rows = fast_model.inside_taps(height, dilation)
-  want = y + sum(rows[i][:, None, None] * by_col[i] for i in range(3))
-  got = fast_model.plus_row_border(jnp.asarray(y), jnp.asarray(by_col),
-                                   dilation)
-  np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
-
-
-def test_selu_via_exp_equals_selu_to_float32_rounding():
-  x = np.concatenate([np.linspace(-30, 30, 10001, dtype=np.float32),
-                      np.float32([0.0, -1e-8, 1e-8, -1e-4, 1e-4])])
-  got = np.asarray(fast_model.selu_via_exp(jnp.asarray(x)))
-  want = np.asarray(jax.nn.selu(jnp.asarray(x)))
-  assert np.all(np.abs(got - want) <= 3e-7 * np.maximum(1.0, np.abs(want)))
