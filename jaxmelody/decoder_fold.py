@@ -51,7 +51,9 @@ def folded_block(block: nn.Module, u: jax.Array, valid: jax.Array,
                    scale[c_h:].reshape(repeats, n_input))
   w_1 = jnp.einsum('hwkcf,kc->hwf', copies,
                    shift[c_h:].reshape(repeats, n_input))[:, :, None]
-  x = u[..., c_h:c_h + n_input]  # copy 0; zero past the clip already
+  # Copy 0 of x, zeroed past the clip: the copies' BatchNorm outputs are
+  # zero there, whatever the input holds.
+  x = jnp.where(valid, u[..., c_h:c_h + n_input], 0.0)
   ones = jnp.broadcast_to(valid, x.shape[:-1] + (1,)).astype(jnp.float32)
   y = jax.lax.conv_general_dilated(
       jnp.concatenate([h, x, ones], axis=-1),

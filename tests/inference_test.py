@@ -76,6 +76,24 @@ def test_folded_conv6_equals_the_block_as_written(smoke):
                                atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize('fast', [False, True], ids=['plain', 'fast'])
+def test_frames_past_the_clip_do_not_change_the_clip_logits(smoke, fast):
+  # Whatever lies past n_valid (zeros from _run_padded, or anything else),
+  # the clip's logits are the same; input_repeats 3 exercises CONV6's
+  # folded copies (decoder_fold) in the plain forward.
+  config = smoke[0].copy_and_resolve_references()
+  config.model.input_repeats = 3
+  model = models.create_model(config.model)
+  im = inference.InferenceModel(config.model, random_variables(model),
+                                pad_lengths=(64,), fast=fast)
+  x = np.random.default_rng(0).random((1, 256, 64, 3), dtype=np.float32)
+  zeros, n = x.copy(), 41
+  zeros[:, :, n:] = 0
+  got = np.asarray(im._forward(im.variables, x, np.int32(n), False))[:n]
+  want = np.asarray(im._forward(im.variables, zeros, np.int32(n), False))[:n]
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 def test_no_recompile_within_a_pad_length(smoke):
   config, _, variables, _ = smoke
   im = inference.InferenceModel(config.model, variables, pad_lengths=(32, 64))
