@@ -39,6 +39,7 @@ from jaxmelody import errors
 from jaxmelody import evaluate
 from jaxmelody import inference
 from jaxmelody import pitch
+from jaxmelody import weights
 
 SECTION = 'Decoder settings on validation (decoder_sweep.py)'
 # The paper's rule and the package's default, always shown.
@@ -62,7 +63,7 @@ def _voicing_settings():
 
 def _bundled() -> str:
   """'bundled dense10 step N' (the step from its info.json)."""
-  info = inference.PRETRAINED_DIR / 'dense10' / 'info.json'
+  info = weights.PRETRAINED_DIR / 'dense10' / 'info.json'
   try:
     step = json.loads(info.read_text(encoding='utf-8'))['scores']['step']
   except (OSError, ValueError, KeyError):
@@ -106,7 +107,7 @@ def main() -> int:
   config.data.manual_root = args.manual_root
   config.model.bn_inference = args.bn_inference
   model = inference.from_config(
-      config, inference.resolve_variables(args.checkpoint or None, config))
+      config, weights.resolve_variables(args.checkpoint or None, config))
   source = datasets.get_source('mir1k', 'validation', config.data)
   clips = _clip_logits(model, source, args.logits_cache)
   # Pitch and voicing are decided apart (decoding.decode): each pitch rule

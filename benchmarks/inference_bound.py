@@ -136,10 +136,12 @@ def main():
   from jaxmelody import runtime
   runtime.reexec_with_tuned_malloc()  # as run.py and the jaxmelody command
   import jax
-  from jaxmelody import conv_kernels, fast_inference, inference, models, predict
+  # pylint: disable-next=g-import-not-at-top
+  from jaxmelody import (conv_kernels, fast_inference, inference, models,
+                         predict, weights)
   load_before = load_avg()
   config = predict.default_config()
-  variables = inference.resolve_variables(None, config)
+  variables = weights.resolve_variables(None, config)
   width = args.frames
   rng = np.random.default_rng(0)
   cfp = rng.random((3, 256, width), np.float32)

@@ -82,18 +82,18 @@ def _model(args):
 def weights_used(checkpoint) -> str:
   """The weights ``predict.get_model`` resolves ``--checkpoint`` to, as a
   path relative to the repository root (no machine's absolute paths)."""
-  from jaxmelody import inference, predict  # pylint: disable=g-import-not-at-top
+  from jaxmelody import predict, weights  # pylint: disable=g-import-not-at-top
   path = (os.path.abspath(checkpoint) if checkpoint else
-          str(inference.PRETRAINED_DIR / predict.default_config().model.name))
+          str(weights.PRETRAINED_DIR / predict.default_config().model.name))
   return os.path.relpath(path, ROOT)
 
 
 def config_used() -> str:
   """Where ``predict.default_config`` takes the config from."""
   # pylint: disable-next=g-import-not-at-top
-  from jaxmelody import default_config, inference
+  from jaxmelody import default_config, weights
   name = default_config.get_config().model.name
-  bundled = inference.PRETRAINED_DIR / name / 'config.json'
+  bundled = weights.PRETRAINED_DIR / name / 'config.json'
   if bundled.is_file():
     return str(bundled)
   return f'jaxmelody/default_config.py ({name}, = configs/{name}.py)'

@@ -45,6 +45,7 @@ from jaxmelody import evaluate
 from jaxmelody import inference
 from jaxmelody import pitch
 from jaxmelody import predict
+from jaxmelody import weights
 from jaxmelody.features import FEATURES
 
 MELODIA_SR, MELODIA_HOP = 44100, 128
@@ -129,7 +130,7 @@ def main():
   args = parser.parse_args()
 
   config = predict.default_config()
-  variables = inference.resolve_variables(args.checkpoint, config)
+  variables = weights.resolve_variables(args.checkpoint, config)
   running = inference.from_config(config, variables)
   methods = {'melodia': Melodia(),
              'dense10 (running BN)': lambda f: running.melody(f)[0]}

@@ -184,12 +184,12 @@ def build(pipeline, inputs, output, *, input_list='', config=None,
   """
   beam = _beam()
   from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
-  from jaxmelody import decoding, inference, predict  # pylint: disable=g-import-not-at-top
+  from jaxmelody import decoding, predict, weights  # pylint: disable=g-import-not-at-top
   decoder = decoder or decoding.DEFAULT_DECODER
   decoding.check(decoder, voicing_threshold)
   config = config or predict.default_config()
   # Fails here, with one clear error, rather than in every worker's setup.
-  inference.resolve_variables(checkpoint, config)
+  weights.resolve_variables(checkpoint, config)
   if checkpoint and os.path.exists(checkpoint):  # workers may run elsewhere
     checkpoint = os.path.abspath(checkpoint)
   if _is_local(output):

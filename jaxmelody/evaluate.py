@@ -20,6 +20,7 @@ import tqdm
 from jaxmelody import decoding
 from jaxmelody import errors
 from jaxmelody import inference
+from jaxmelody import weights
 
 METRICS = {'VR': 'Voicing Recall', 'VFA': 'Voicing False Alarm',
            'RPA': 'Raw Pitch Accuracy', 'RCA': 'Raw Chroma Accuracy',
@@ -174,7 +175,7 @@ def run_eval(config, workdir, checkpoint=None):
     config: the full config.
     workdir: where ``eval/<dataset>-<split>.json/.csv`` are written (and,
       when ``checkpoint`` is empty, whose latest checkpoint is used).
-    checkpoint: see ``inference.resolve_variables``.
+    checkpoint: see ``weights.resolve_variables``.
 
   Returns:
     {'<dataset>-<split>': means} in the order of ``config.eval.sets``.
@@ -184,7 +185,7 @@ def run_eval(config, workdir, checkpoint=None):
     raise errors.ConfigError('--workdir: eval needs a folder for its outputs')
   decoding.check(config.eval.get('decoder', decoding.DEFAULT_DECODER),
                  config.eval.get('voicing_threshold', 0.0) or None)
-  variables = inference.resolve_variables(checkpoint, config, workdir)
+  variables = weights.resolve_variables(checkpoint, config, workdir)
   model = inference.from_config(config, variables)
   results = {}
   for dataset, split in config.eval.sets:

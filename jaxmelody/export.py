@@ -28,7 +28,7 @@ from jaxmelody import checkpoints
 from jaxmelody import decoding
 from jaxmelody import errors
 from jaxmelody import evaluate
-from jaxmelody import inference
+from jaxmelody import weights
 from jaxmelody import workdir_config
 
 VALIDATION_METRICS = ('OA', 'RPA', 'RCA', 'VR', 'VFA')
@@ -148,7 +148,7 @@ def export_workdir(config, workdir, checkpoint=None, output_dir=None):
             'trained_by': _provenance(workdir, config)}
   variables = checkpoints.restore_variables(folder)
   out = pathlib.Path(output_dir) if output_dir else (
-      inference.PRETRAINED_DIR / str(config.model.name))
+      weights.PRETRAINED_DIR / str(config.model.name))
   checkpoints.export_pretrained(variables, config, out, scores)
   return out, scores
 

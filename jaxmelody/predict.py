@@ -21,6 +21,7 @@ from jaxmelody import cfp as cfp_lib
 from jaxmelody import decoding
 from jaxmelody import errors
 from jaxmelody import inference
+from jaxmelody import weights
 from jaxmelody.features import FEATURES
 
 DEMO_AUDIO = pathlib.Path(__file__).resolve().parent / 'demo' / 'demo.flac'
@@ -50,7 +51,7 @@ def default_config():
   """
   from jaxmelody import default_config as defaults  # pylint: disable=g-import-not-at-top
   config = defaults.get_config()
-  bundled = inference.PRETRAINED_DIR / config.model.name / 'config.json'
+  bundled = weights.PRETRAINED_DIR / config.model.name / 'config.json'
   if bundled.is_file():
     import ml_collections  # pylint: disable=g-import-not-at-top
     try:
@@ -73,7 +74,7 @@ def get_model(config, checkpoint=None, workdir=None):
          config.eval.to_json_best_effort(sort_keys=True))
   if workdir or key not in _models:
     model = inference.from_config(
-        config, inference.resolve_variables(checkpoint, config, workdir))
+        config, weights.resolve_variables(checkpoint, config, workdir))
     if workdir:
       return model
     if len(_models) >= _CACHE_SIZE:
@@ -112,7 +113,7 @@ def extract_melody(audio, sr=None, *, checkpoint=None, config=None,
   Args:
     audio: a path to an audio file, or a numpy array [n] or [n, channels].
     sr: the sample rate of an array (required then; ignored for a path).
-    checkpoint: see ``inference.resolve_variables``; None = the bundled
+    checkpoint: see ``weights.resolve_variables``; None = the bundled
       pretrained model of ``config``.
     config: a full config; None = ``configs/dense10.py``.
     decoder: 'viterbi' (default, ``decoding.py``) or 'argmax' (the

@@ -168,7 +168,7 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
     midi: also write ``<stem>.mid``.
     confidence: also write ``<stem>.confidence.csv``.
     decoder, voicing_threshold: see ``extract_melody``.
-    checkpoint: see ``inference.resolve_variables``.
+    checkpoint: see ``weights.resolve_variables``.
     workdir: the run's workdir (its checkpoint is used when none is given).
     report: called with each bad file's error when there are several inputs.
     progress: show a progress bar over files (when there are several).

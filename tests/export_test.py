@@ -119,7 +119,7 @@ def test_exports_a_given_step(workdir, tmp_path):
 def test_default_output_is_the_bundled_pretrained_folder(workdir,
                                                          monkeypatch,
                                                          tmp_path):
-  monkeypatch.setattr(export.inference, 'PRETRAINED_DIR', tmp_path / 'pre')
+  monkeypatch.setattr(export.weights, 'PRETRAINED_DIR', tmp_path / 'pre')
   out, _ = export.export_workdir(_config(), workdir)
   assert out == tmp_path / 'pre' / 'tiny'
   assert (out / 'variables.msgpack').is_file()

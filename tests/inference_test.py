@@ -13,6 +13,7 @@ from jaxmelody import errors
 from jaxmelody import inference
 from jaxmelody import models
 from jaxmelody import pitch
+from jaxmelody import weights
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
 
@@ -167,14 +168,14 @@ def test_resolve_variables(smoke, tmp_path):
   folder.mkdir()
   (folder / 'variables.msgpack').write_bytes(
       flax.serialization.msgpack_serialize(jax.device_get(variables)))
-  loaded = inference.resolve_variables(str(folder), config)
+  loaded = weights.resolve_variables(str(folder), config)
   assert jax.tree_util.tree_structure(loaded) == jax.tree_util.tree_structure(
       variables)
   with pytest.raises(errors.CheckpointError, match='does not exist'):
-    inference.resolve_variables(str(tmp_path / 'nope'), config)
+    weights.resolve_variables(str(tmp_path / 'nope'), config)
   # Nothing given, no checkpoint in the workdir, nothing bundled for 'smoke'.
   with pytest.raises(errors.CheckpointError, match='--checkpoint'):
-    inference.resolve_variables(None, config, workdir=str(tmp_path))
+    weights.resolve_variables(None, config, workdir=str(tmp_path))
   wrong = load_config('dense10')
   with pytest.raises(errors.CheckpointError, match='does not fit'):
-    inference.resolve_variables(str(folder), wrong)
+    weights.resolve_variables(str(folder), wrong)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from jaxmelody import evaluate
-from jaxmelody import inference
 from jaxmelody import pitch
 from jaxmelody import predict
+from jaxmelody import weights
 
-BUNDLED = inference.PRETRAINED_DIR / 'dense10' / 'variables.msgpack'
+BUNDLED = weights.PRETRAINED_DIR / 'dense10' / 'variables.msgpack'
 # Three MIR-1K test clips (never seen in training or validation) and the
 # mean OA the bundled model must beat on them: far below what it scores,
 # far above what an untrained or broken model does.

@@ -1,0 +1,101 @@
+"""Which weights eval, predict and the API run with, and their checks.
+
+``resolve_variables`` turns ``--checkpoint`` (or its absence) into
+{'params', 'batch_stats'}: a named checkpoint (a workdir, an orbax step
+folder, a pretrained folder with ``variables.msgpack`` or the authors'
+``.pkl``), else the workdir's latest step, else the bundled pretrained
+model in ``PRETRAINED_DIR/<config.model.name>/``. Whatever it loads must fit
+``config.model`` exactly, or it says which array does not.
+"""
+
+import os
+import pathlib
+from typing import Any
+
+from flax import traverse_util
+import jax
+import numpy as np
+
+from jaxmelody import errors
+from jaxmelody import models
+
+PRETRAINED_DIR = pathlib.Path(__file__).resolve().parent / 'pretrained'
+
+
+def _check_fits(variables, model_config, source: str) -> dict[str, Any]:
+  """Raises CheckpointError unless the variables fit ``model_config``."""
+  if not isinstance(variables, dict) or 'params' not in variables:
+    raise errors.CheckpointError(f'{source}: does not hold model parameters')
+  variables = {'params': variables['params'],
+               'batch_stats': variables.get('batch_stats', {})}
+  model = models.create_model(model_config)
+  expected = jax.eval_shape(
+      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
+  want = {k: v.shape for k, v in traverse_util.flatten_dict(expected).items()}
+  got = {k: np.shape(v)
+         for k, v in traverse_util.flatten_dict(variables).items()}
+  for key in sorted(set(want) | set(got)):
+    if want.get(key) != got.get(key):
+      raise errors.CheckpointError(
+          f'{source}: does not fit config.model {model_config.get("name", "")!r}'
+          f' ({"/".join(key)}: checkpoint has {got.get(key)}, model needs '
+          f'{want.get(key)})')
+  return variables
+
+
+def _workdir_has_checkpoint(workdir) -> bool:
+  ckpt_dir = os.path.join(workdir, 'checkpoints')
+  return os.path.isdir(ckpt_dir) and any(
+      name.isdigit() for name in os.listdir(ckpt_dir))
+
+
+def _load(path: str):
+  """Reads variables from any supported checkpoint path."""
+  # Imported here: checkpoints pulls in orbax, which predict-only use of a
+  # bundled model does not need.
+  from jaxmelody import checkpoints  # pylint: disable=g-import-not-at-top
+  if os.path.isfile(path) and path.endswith('.pkl'):
+    from jaxmelody import msfcn_import  # pylint: disable=g-import-not-at-top
+    return msfcn_import.import_msfcn_checkpoint(path)
+  if os.path.isfile(path) and os.path.basename(path) == 'variables.msgpack':
+    return checkpoints.load_pretrained(os.path.dirname(path))
+  if os.path.isdir(path):
+    if os.path.isfile(os.path.join(path, 'variables.msgpack')):
+      return checkpoints.load_pretrained(path)
+    return checkpoints.restore_variables(path)
+  raise errors.CheckpointError(
+      f'{path}: not a checkpoint (expected a workdir, a checkpoint folder, a '
+      'folder with variables.msgpack or the authors\' .pkl)')
+
+
+def resolve_variables(checkpoint, config, workdir=None) -> dict[str, Any]:
+  """Finds the weights eval/predict should use.
+
+  Args:
+    checkpoint: a workdir, an orbax checkpoint folder, a pretrained-style
+      folder (variables.msgpack), the authors' ``.pkl``, or None/'' for the
+      workdir's latest checkpoint, else the bundled pretrained model.
+    config: the full config (``config.model`` decides the architecture).
+    workdir: the run's workdir, or None.
+
+  Returns:
+    {'params', 'batch_stats'} that fit ``config.model``.
+
+  Raises:
+    errors.CheckpointError: nothing found, unreadable, or the wrong model.
+  """
+  if checkpoint:
+    path = os.fspath(checkpoint)
+    if not os.path.exists(path):
+      raise errors.CheckpointError(f'{path}: checkpoint does not exist')
+    return _check_fits(_load(path), config.model, path)
+  if workdir and _workdir_has_checkpoint(workdir):
+    return _check_fits(_load(os.fspath(workdir)), config.model, workdir)
+  bundled = PRETRAINED_DIR / str(config.model.name)
+  if (bundled / 'variables.msgpack').is_file():
+    return _check_fits(_load(str(bundled)), config.model, str(bundled))
+  where = f'{workdir} holds no checkpoint and ' if workdir else ''
+  raise errors.CheckpointError(
+      f'--checkpoint: {where}there is no bundled pretrained model for '
+      f'config.model.name={config.model.name!r} ({bundled}); pass '
+      '--checkpoint=<workdir, checkpoint folder or the authors\' .pkl>')
