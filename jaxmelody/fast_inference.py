@@ -23,6 +23,7 @@ from jaxmelody import bn_fold
 from jaxmelody import conv_kernels
 from jaxmelody import models
 
+
 def _valid_taps(width: int, dilation: int, n_valid: jax.Array) -> jax.Array:
   """[3, width] float32: 1 where tap j of frame t reads a valid frame.
 
@@ -191,7 +192,8 @@ def apply_masked(model: models.MSFCN, variables: dict[str, Any],
   for i, rate in enumerate(model.dilations):
     c = zero_past(block(h, [f'dense_{i}'], rate, ones_channel=True)[0])
     h = jnp.concatenate([h, c], axis=-1)
-  # CONV6 reads [h, x * R]; h starts with x, so the copies fold into it.
+  # CONV6 reads [stack, x * R]; after the indicator the stack starts with x,
+  # so the copies fold into those channels.
   u = zero_past(block(h, ['conv6'], repeats=model.input_repeats,
                       ones_channel=True)[0])
   # CONV7 (or the pitch map) and the voicing map both read CONV6's output:
