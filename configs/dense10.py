@@ -17,7 +17,7 @@ Recipes (the text after ':'; the other model configs pass it on):
 - 'all740': all 740 MIR-1K ``train`` clips (nothing held out), the rate
   constant until step 2,650 and then decayed linearly towards 0 at 3,050,
   stopped at 2,800: the decay branch that validated best (README,
-  "Training our own model").
+  "Status").
 
 Expected scores: see the README's reproduction section (figures are only
 written there once measured).
