@@ -30,4 +30,5 @@ run default_authors_labels --config.data.mir1k_label_offset_s=0.01 \
 run batch_argmax_authors_labels --config.model.bn_inference=batch \
   --config.eval.decoder=argmax --config.data.mir1k_label_offset_s=0.01 \
   "$mir1k_only"
-echo "per-clip scores: $out/<protocol>/"
+echo "per-clip scores: $out/<protocol>/eval/"
+python scripts/protocol_table.py "$out"

@@ -1,4 +1,5 @@
-"""The Beam extraction pipeline (DirectRunner) against the `jaxmelody` command."""
+"""The Beam extraction pipeline (DirectRunner) and its command line, against
+the `jaxmelody` command."""
 
 import csv
 import pathlib
@@ -11,7 +12,10 @@ from jaxmelody import synth
 
 pytest.importorskip('apache_beam', reason="apache-beam is an optional extra: "
                     "pip install '.[beam]'")
-from jaxmelody import beam_extract  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from jaxmelody import beam_cli
+from jaxmelody import beam_extract
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 
 @pytest.fixture(scope='module')
@@ -36,7 +40,7 @@ def test_pipeline_writes_what_the_command_writes(songs, dense10_weights,
   listed = tmp_path / 'list.txt'
   listed.write_text(f'{songs}/b/*.flac\n\n{songs}/nothing/*.wav\n')
   out = tmp_path / 'beam'
-  status = beam_extract.main([
+  status = beam_cli.main([
       f'--input={songs}/a/*.wav', f'--input_list={listed}',
       f'--output={out}', f'--checkpoint={dense10_weights}', '--batch_size=2',
       '--runner=DirectRunner'])
@@ -75,6 +79,6 @@ def test_unusable_requests_exit_2_with_one_error_line(argv, message,
                                                       tmp_path, capsys,
                                                       monkeypatch):
   monkeypatch.chdir(tmp_path)
-  assert beam_extract.main(argv) == 2
+  assert beam_cli.main(argv) == 2
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 1 and err[0].startswith('error: ') and message in err[0]

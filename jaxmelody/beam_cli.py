@@ -1,0 +1,125 @@
+"""``jaxmelody-beam``: the command line of the Beam pipeline (beam_extract.py).
+
+  jaxmelody-beam --input='songs/*.mp3' --output=melody_out
+      [--input_list=FILE] [--checkpoint=PATH] [--decoder=viterbi]
+      [--voicing_threshold=P] [--batch_size=8]
+      [--runner=DirectRunner] [any Beam pipeline option]
+
+Flags it does not know go to Beam (``PipelineOptions``); one unknown to
+both, or a malformed one, is an ``error:`` line and exit status 2, as is
+any other unusable request. A finished run prints one summary line and
+exits 0, or 1 when some file failed (its row in ``summary.csv`` says why).
+"""
+
+import argparse
+import contextlib
+import csv
+import io
+import logging
+import sys
+
+from jaxmelody import beam_extract
+from jaxmelody import errors
+
+
+def _parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(
+      prog='jaxmelody-beam',
+      description='Extract the melody of many recordings with Apache Beam '
+      '(locally or on Dataflow, Flink, Spark). Flags not listed here go to '
+      'Beam (--runner, --direct_num_workers, --project, ...).',
+      epilog="example: jaxmelody-beam --input='songs/*.mp3' --output=f0 "
+      '--direct_num_workers=2 --direct_running_mode=multi_processing')
+  parser.add_argument('--input', action='append', default=[],
+                      help='a glob or path (repeatable; any filesystem Beam '
+                      'reads)')
+  parser.add_argument('--input_list', default='',
+                      help='a text file with one path or glob per line')
+  parser.add_argument('--output', required=True,
+                      help='folder for <stem>.csv and summary.csv')
+  parser.add_argument('--checkpoint', default=None,
+                      help='other weights (default: the bundled model)')
+  parser.add_argument('--decoder', choices=('argmax', 'viterbi'),
+                      default=None, help='default: viterbi (as jaxmelody)')
+  parser.add_argument('--voicing_threshold', type=float, default=None)
+  parser.add_argument('--batch_size', type=int, default=8,
+                      help='most clips per worker batch (default: 8)')
+  parser.add_argument('-v', '--verbose', action='store_true',
+                      help='show library warnings and Beam log lines')
+  return parser
+
+
+def _pipeline_options(beam_args):
+  """Beam's PipelineOptions; unknown or malformed flags are ConfigErrors."""
+  from apache_beam.options.pipeline_options import PipelineOptions  # pylint: disable=g-import-not-at-top
+  options = PipelineOptions(beam_args)
+  captured = io.StringIO()
+  try:
+    with contextlib.redirect_stderr(captured):  # argparse's whole usage
+      known = options.get_all_options()
+      every = options.get_all_options(retain_unknown_options=True)
+  except SystemExit as e:
+    reason = (captured.getvalue().strip().splitlines() or [''])[-1]
+    raise errors.ConfigError(
+        f'Beam option: {reason.partition("error: ")[2] or reason}') from e
+  unknown = sorted(set(every) - set(known))
+  if unknown:
+    raise errors.ConfigError(
+        f'unknown option(s) --{", --".join(unknown)}: neither '
+        "jaxmelody-beam's (see --help) nor Beam's")
+  return options
+
+
+def main(argv=None) -> int:
+  """Runs the pipeline; 0 = all done, 1 = some files failed, 2 = error."""
+  args, beam_args = _parser().parse_known_args(argv)
+  from jaxmelody import cli  # pylint: disable=g-import-not-at-top
+  if not args.verbose:
+    cli.quiet_libraries()
+    logging.getLogger().setLevel(logging.ERROR)  # Beam logs to the root
+  try:
+    if not (args.input or args.input_list):
+      raise errors.ConfigError('no input: give --input and/or --input_list')
+    if args.batch_size < 1:
+      raise errors.ConfigError(f'--batch_size: must be >= 1, got '
+                               f'{args.batch_size}')
+    beam = beam_extract.import_beam()
+    with beam.Pipeline(options=_pipeline_options(beam_args)) as pipeline:
+      beam_extract.build(
+          pipeline, args.input, args.output, input_list=args.input_list,
+          checkpoint=args.checkpoint, decoder=args.decoder,
+          voicing_threshold=args.voicing_threshold,
+          batch_size=args.batch_size)
+  except errors.JaxMelodyError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print('error: interrupted: the CSVs already written are complete',
+          file=sys.stderr)
+    return 130
+  return report(args.output)
+
+
+def report(output: str) -> int:
+  """Prints the one-line summary of a finished run; 1 if any file failed."""
+  from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
+  summary = FileSystems.join(output, beam_extract.SUMMARY_NAME)
+  with FileSystems.open(summary) as f:
+    rows = list(csv.DictReader(io.TextIOWrapper(f, encoding='utf-8')))
+  failed = [r for r in rows if r['error']]
+  audio_s = sum(float(r['duration_s'] or 0) for r in rows)
+  print(f'jaxmelody-beam: {len(rows) - len(failed)} file(s) -> {output}, '
+        f'{audio_s:.1f} s of audio, {len(failed)} failed (see '
+        f'{beam_extract.SUMMARY_NAME})', flush=True)
+  return 1 if failed else 0
+
+
+def console_main() -> None:
+  """The console-script entry point."""
+  from jaxmelody import runtime  # pylint: disable=g-import-not-at-top
+  runtime.reexec_with_tuned_malloc()
+  sys.exit(main())
+
+
+if __name__ == '__main__':
+  console_main()
