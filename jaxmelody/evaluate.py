@@ -13,6 +13,7 @@ import os
 import tempfile
 import warnings
 
+import jax
 import mir_eval
 import numpy as np
 import tqdm
@@ -200,6 +201,30 @@ def run_eval(config, workdir, checkpoint=None):
     results[name] = means
   print(format_table(results), flush=True)
   return results
+
+
+class Validator:
+  """Validation scores of a training run's current weights on whole tracks.
+
+  Built once per run: the inference model (and its compiled forward
+  passes) is made on the first call and reused, the weights swapped in on
+  every later one.
+  """
+
+  def __init__(self, config, source):
+    self.source = source
+    self._config = config
+    self._model = None
+
+  def __call__(self, variables) -> dict[str, float]:
+    """{'OA', 'RPA', 'RCA', 'VR', 'VFA'} (argmax, the paper's) of
+    {'params', 'batch_stats'} on every track of the source."""
+    if self._model is None:
+      self._model = inference.from_config(self._config, variables)
+    else:  # the jitted forward takes variables as an argument: no recompile
+      self._model.variables = jax.device_put(variables)
+    means, _ = evaluate_source(self._model, self.source, progress=False)
+    return {k: float(means[k]) for k in ('OA', 'RPA', 'RCA', 'VR', 'VFA')}
 
 
 def read_clip_scores(path, metric: str = 'OA') -> dict[str, float]:

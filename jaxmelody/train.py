@@ -25,7 +25,6 @@ import tqdm
 from jaxmelody import checkpoints
 from jaxmelody import evaluate
 from jaxmelody import fast_model
-from jaxmelody import inference
 from jaxmelody import input_pipeline
 from jaxmelody import models
 from jaxmelody import optimizer
@@ -168,25 +167,6 @@ def _every(step: int, period: int) -> bool:
   return period > 0 and step % period == 0
 
 
-class _Validator:
-  """Validation OA, RPA, VR, VFA of the current state on whole tracks."""
-
-  def __init__(self, config, source):
-    self.source = source
-    self._config = config
-    self._model = None  # built on first use; its jit cache is then reused
-
-  def __call__(self, state: TrainState) -> dict[str, float]:
-    variables = host_variables(state)
-    if self._model is None:
-      self._model = inference.from_config(self._config, variables)
-    else:  # the jitted forward takes variables as an argument: no recompile
-      self._model.variables = jax.device_put(variables)
-    means, _ = evaluate.evaluate_source(self._model, self.source,
-                                        progress=False)
-    return {k: float(means[k]) for k in ('OA', 'RPA', 'RCA', 'VR', 'VFA')}
-
-
 def _stop_unless_finite(losses: np.ndarray, step: int,
                         ckpts: checkpoints.TrainCheckpoints) -> None:
   """Raises NonFiniteLossError if any of the losses up to ``step`` is."""
@@ -234,7 +214,8 @@ def train_and_evaluate(config, workdir) -> TrainState:
   train_source, val_source = input_pipeline.train_and_validation(config.data)
   val_source = input_pipeline.validation_tracks(
       val_source, tc.get('val_max_clips', 0))
-  validate = _Validator(config, val_source) if val_source else None
+  validate = (evaluate.Validator(config, val_source) if val_source
+              else None)
   batches = input_pipeline.train_batches(
       train_source, config, NamedSharding(mesh, P('data')))
   ckpts = checkpoints.TrainCheckpoints(workdir, tc)
@@ -281,7 +262,7 @@ def train_and_evaluate(config, workdir) -> TrainState:
         pending, last = [], step
         bar.set_postfix(loss=f'{scalars["train/loss"]:.3f}',
                         fps=f'{scalars["train/frames_per_s"]:.0f}')
-        val = validate(state) if do_eval else None
+        val = validate(host_variables(state)) if do_eval else None
         if val is not None:
           scalars.update({f'val/{k}': v for k, v in val.items()})
           bar.write(f'step {step}: validation ' + ', '.join(
