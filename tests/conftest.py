@@ -5,11 +5,13 @@ files, beside the checkout) and skip with a reason when it is absent, so the
 suite passes on a stranger's machine too.
 """
 
+import importlib.util
 import pathlib
 
 import pytest
 
-SHARED = pathlib.Path(__file__).resolve().parents[1].parent / 'shared'
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / 'shared'
 
 
 @pytest.fixture(scope='session')
@@ -19,6 +21,18 @@ def shared_dir() -> pathlib.Path:
     pytest.skip(f'{SHARED} is absent: real-data test needs the MIR-1K/ADC2004 '
                 'corpora and the authors\' reference files there')
   return SHARED
+
+
+@pytest.fixture(scope='session')
+def load_script():
+  """A function that imports ``scripts/<name>`` (not a package) as a module."""
+  def load(name: str):
+    path = ROOT / 'scripts' / name
+    spec = importlib.util.spec_from_file_location(f'_{path.stem}', str(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+  return load
 
 
 @pytest.fixture(scope='session')

@@ -1,7 +1,5 @@
 """Tests for scripts/pack_for_device.py on a synthetic three-clip MIR-1K."""
 
-import importlib.util
-import pathlib
 
 import numpy as np
 import pytest
@@ -13,20 +11,14 @@ from jaxmelody import audio
 from jaxmelody import synth
 from jaxmelody.features import FEATURES
 
-SCRIPT = (pathlib.Path(__file__).resolve().parents[1] / 'scripts' /
-          'pack_for_device.py')
 # Two train singers (one of them a validation singer) and one test singer.
 CLIPS = {'abjones_1_01': '.wav', 'Ani_1_01': '.flac', 'leon_1_01': '.wav'}
 KBPS = 48.0
 
 
 @pytest.fixture(scope='module')
-def pack_module():
-  spec = importlib.util.spec_from_file_location('_pack_for_device',
-                                                str(SCRIPT))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+def pack_module(load_script):
+  return load_script('pack_for_device.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,23 +1,14 @@
 """Tests for scripts/protocol_table.py on hand-made eval folders."""
 
-import importlib.util
 import json
 import os
 import pathlib
 
 import pytest
 
-SCRIPT = (pathlib.Path(__file__).resolve().parents[1] / 'scripts' /
-          'protocol_table.py')
-
-
 @pytest.fixture(scope='module')
-def table():
-  spec = importlib.util.spec_from_file_location('_protocol_table',
-                                                str(SCRIPT))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+def table(load_script):
+  return load_script('protocol_table.py')
 
 
 def _scores(folder: pathlib.Path, name: str, oa: float, when: float):
