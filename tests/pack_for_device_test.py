@@ -1,6 +1,5 @@
 """Tests for scripts/pack_for_device.py on a synthetic three-clip MIR-1K."""
 
-
 import numpy as np
 import pytest
 import soundfile as sf
