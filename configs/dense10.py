@@ -18,6 +18,11 @@ Recipes (the text after ':'; the other model configs pass it on):
   constant until step 2,650 and then decayed linearly towards 0 at 3,050,
   stopped at 2,800: the decay branch that validated best (README,
   "Status").
+- 'select1400': the robustness selection's plain arm (issue 27): trains on
+  ``fit`` (validation singers held out) with all740's decay shape halved:
+  constant until step 1,325, decayed linearly towards 0 at 1,525, stopped
+  at 1,400. Checkpoints every 25 steps, the last 4 kept, so the weight
+  average of the decay (1,325-1,400) can be compared with the last step.
 
 Measured (README, "Status"; percent OA, mean over clips):
 
@@ -32,7 +37,7 @@ import ml_collections
 
 from jaxmelody import default_config
 
-RECIPES = ('', 'all740')
+RECIPES = ('', 'all740', 'select1400')
 
 
 def get_config(recipe: str = '') -> ml_collections.ConfigDict:
@@ -56,4 +61,12 @@ def get_config(recipe: str = '') -> ml_collections.ConfigDict:
     config.train.num_steps = 2800
     # ~7-10 s a step on 2 cores: lose at most a few minutes to a kill.
     config.train.checkpoint_every_steps = 50
+  elif recipe == 'select1400':
+    config.train.lr_schedule = 'wsd'
+    config.train.decay_start_step = 1325
+    config.train.decay_steps = 1525
+    config.train.num_steps = 1400
+    config.train.checkpoint_every_steps = 25
+    config.train.keep_checkpoints = 4
+    config.eval.every_steps = 700
   return config

@@ -202,3 +202,18 @@ def test_all740_recipe_changes_only_the_recipe_fields(name):
 def test_unknown_recipe_is_refused():
   with pytest.raises(ValueError, match='unknown recipe'):
     _config('densenet', 'all74')
+
+
+def test_select1400_halves_the_final_decay_and_holds_out_validation():
+  base = _flat(_config('dense10'))
+  select = _flat(_config('dense10', 'select1400'))
+  differing = {k: select[k] for k in base if select[k] != base[k]}
+  assert differing == {
+      'train.lr_schedule': 'wsd', 'train.decay_start_step': 1325,
+      'train.decay_steps': 1525, 'train.num_steps': 1400,
+      'train.checkpoint_every_steps': 25, 'train.keep_checkpoints': 4,
+      'eval.every_steps': 700}
+  # The all740 shape halved: decay start, end and stop at half the steps.
+  assert 2 * select['train.decay_start_step'] == ALL740['train.decay_start_step']
+  assert 2 * select['train.num_steps'] == ALL740['train.num_steps']
+
