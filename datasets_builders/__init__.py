@@ -1,7 +1,8 @@
 """TFDS builders of the melody corpora (array_record, built without TensorFlow).
 
 Importing this package registers every builder with TFDS (``mir1k``,
-``adc2004``, ``mirex05``, ``ikala``, ``synthetic_melody``); build and read
+``adc2004``, ``mirex05``, ``ikala``, ``synthetic_melody``,
+``robustness``); build and read
 them through ``jaxmelody.datasets``.
 """
 
@@ -9,6 +10,7 @@ from datasets_builders.adc2004 import adc2004_dataset_builder
 from datasets_builders.ikala import ikala_dataset_builder
 from datasets_builders.mir1k import mir1k_dataset_builder
 from datasets_builders.mirex05 import mirex05_dataset_builder
+from datasets_builders.robustness import robustness_dataset_builder
 from datasets_builders.synthetic_melody import synthetic_melody_dataset_builder
 
 BUILDERS = {
@@ -16,5 +18,6 @@ BUILDERS = {
     'ikala': ikala_dataset_builder.Builder,
     'mir1k': mir1k_dataset_builder.Builder,
     'mirex05': mirex05_dataset_builder.Builder,
+    'robustness': robustness_dataset_builder.Builder,
     'synthetic_melody': synthetic_melody_dataset_builder.Builder,
 }

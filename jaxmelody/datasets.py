@@ -96,13 +96,18 @@ def make_builder(name: str, data_config) -> tfds.core.DatasetBuilder:
 
 
 def manual_dir(name: str, data_config, builder=None) -> pathlib.Path:
-  """``<manual_root>/<name>``; manual_root defaults to TFDS's manual folder."""
+  """``<manual_root>/<folder>``; manual_root defaults to TFDS's manual folder.
+
+  The folder is the dataset's name, or the ``MANUAL_NAME`` of a builder that
+  reads another corpus's files (``robustness`` reads ``mir1k``'s).
+  """
   root = data_config.manual_root
   if not root:
     builder = builder or make_builder(name, data_config)
     root = pathlib.Path(os.fspath(builder.data_dir_root)) / 'downloads'
     root = root / 'manual'
-  return pathlib.Path(os.fspath(root)).expanduser() / name
+  folder = getattr(datasets_builders.BUILDERS[name], 'MANUAL_NAME', name)
+  return pathlib.Path(os.fspath(root)).expanduser() / folder
 
 
 def build(name: str, data_config, *, max_examples_per_split: int | None = None

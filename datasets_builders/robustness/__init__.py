@@ -1,0 +1,1 @@
+"""The robustness dataset (TFDS builder in robustness_dataset_builder.py)."""
