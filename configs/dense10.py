@@ -23,6 +23,13 @@ Recipes (the text after ':'; the other model configs pass it on):
   constant until step 1,325, decayed linearly towards 0 at 1,525, stopped
   at 1,400. Checkpoints every 25 steps, the last 4 kept, so the weight
   average of the decay (1,325-1,400) can be compared with the last step.
+- 'select1400_robust': the robustness arm, 'select1400' with its training
+  source mixed (``ROBUST``): 40% degraded copies of the ``fit`` clips
+  (``mir1k_augmented``, conditions drawn independently of the robustness
+  validation set's), 10% synthetic_melody clips, 5% no-melody
+  accompaniments; 45% stay clean.
+- 'all740_robust': 'all740' with the same mixture (the final run, if the
+  robustness arm wins by the README's rule).
 
 Measured (README, "Status"; percent OA, mean over clips):
 
@@ -37,7 +44,11 @@ import ml_collections
 
 from jaxmelody import default_config
 
-RECIPES = ('', 'all740', 'select1400')
+# The robustness arm's training mixture (shares of the training examples).
+ROBUST = {'augmented_fraction': 0.4, 'synthetic_fraction': 0.1,
+          'no_melody_fraction': 0.05}
+
+RECIPES = ('', 'all740', 'select1400', 'select1400_robust', 'all740_robust')
 
 
 def get_config(recipe: str = '') -> ml_collections.ConfigDict:
@@ -53,6 +64,9 @@ def get_config(recipe: str = '') -> ml_collections.ConfigDict:
     raise ValueError(f'configs/dense10.py: unknown recipe {recipe!r}; '
                      f'one of {RECIPES}')
   config = default_config.get_config()
+  if recipe.endswith('_robust'):
+    config.data.update(ROBUST)
+    recipe = recipe[:-len('_robust')]
   if recipe == 'all740':
     config.data.val_singers = ()
     config.train.lr_schedule = 'wsd'

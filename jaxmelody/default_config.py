@@ -44,6 +44,11 @@ def get_config() -> ml_collections.ConfigDict:
   # Share of training examples drawn from synthetic_melody's train clips
   # (input_pipeline.train_and_validation); 0 = none.
   config.data.synthetic_fraction = 0.0
+  # Shares of the training examples drawn from mir1k_augmented: degraded
+  # copies of the training clips, and no-melody clips (robustness recipe;
+  # input_pipeline.MIX_IN). 0 = none.
+  config.data.augmented_fraction = 0.0
+  config.data.no_melody_fraction = 0.0
   config.data.seed = 0
   config.data.read_threads = 4        # grain threads reading/cropping clips
   # Build datasets with Apache Beam: its flags, e.g. '--runner=DirectRunner

@@ -130,25 +130,44 @@ class Mixture(Sequence):
                                                      len(self._second)]
 
 
-def train_and_validation(data_config) -> tuple[Any, Any]:
-  """The training and validation sources, with synthetic clips mixed in.
+# Sets a training source may mix in: (config.data field holding the share
+# of the training source they make up, dataset, split; None = the split of
+# MIR-1K being trained on, 'fit' or 'train').
+MIX_IN = (('synthetic_fraction', 'synthetic_melody', 'train'),
+          ('augmented_fraction', 'mir1k_augmented', None),
+          ('no_melody_fraction', 'mir1k_augmented', 'no_melody'))
 
-  ``config.data.synthetic_fraction`` f > 0 appends synthetic_melody's
-  ``train`` clips, cycled, until they make up the fraction f of the
-  training source (``Mixture``; the shuffle then spreads them over every
-  epoch); validation never changes. See ``_sources`` for the splits.
+
+def train_and_validation(data_config) -> tuple[Any, Any]:
+  """The training and validation sources, with other sets mixed in.
+
+  Each field of ``MIX_IN`` with a share f > 0 appends its set's clips,
+  cycled from the first, until they make up the share f of the training
+  source (``Mixture``; the shuffle then spreads them over every epoch);
+  the clean clips keep what the shares leave. Validation never changes.
+  See ``_sources`` for the splits.
   """
   train, val = _sources(data_config)
-  fraction = float(data_config.get('synthetic_fraction', 0.0))
-  if not fraction or data_config.name == 'synthetic_melody':
+  if data_config.name == 'synthetic_melody':
     return train, val
-  if not 0.0 < fraction < 1.0:
-    raise ConfigError(f'config.data.synthetic_fraction: {fraction} is not '
-                      'in [0, 1)')
+  shares = {field: float(data_config[field]) for field, _, _ in MIX_IN}
+  for field, share in shares.items():
+    if not 0.0 <= share < 1.0:
+      raise ConfigError(f'config.data.{field}: {share} is not in [0, 1)')
+  total = sum(shares.values())
+  if total >= 1.0:
+    raise ConfigError(f'config.data: the mixed-in shares add up to {total:g}; '
+                      'they must leave room for the clean clips (< 1)')
   from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
-  synthetic = datasets.get_source('synthetic_melody', 'train', data_config)
-  extra = round(fraction / (1.0 - fraction) * len(train))
-  return Mixture(train, synthetic, extra), val
+  clean = len(train)
+  for field, name, split in MIX_IN:
+    if shares[field]:
+      split = split or ('fit' if tuple(data_config.val_singers)
+                        else data_config.train_split)
+      extra = round(shares[field] / (1.0 - total) * clean)
+      train = Mixture(train, datasets.get_source(name, split, data_config),
+                      extra)
+  return train, val
 
 
 def _sources(data_config) -> tuple[Any, Any]:

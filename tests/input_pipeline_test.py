@@ -103,9 +103,10 @@ def test_resume_continues_with_the_next_batch():
 
 
 def _data_config(name, **overrides):
+  shares = {field: 0.0 for field, _, _ in input_pipeline.MIX_IN}
   return ml_collections.ConfigDict({
       'name': name, 'train_split': 'train', 'val_singers': ('abjones', 'amy'),
-      **overrides})
+      **shares, **overrides})
 
 
 def test_mir1k_reads_the_fit_and_validation_splits(monkeypatch):
@@ -226,3 +227,32 @@ def test_synthetic_fraction_mixes_cycled_synthetic_clips(monkeypatch):
   with pytest.raises(errors.ConfigError, match='synthetic_fraction'):
     input_pipeline.train_and_validation(
         _data_config('mir1k', synthetic_fraction=1.0))
+
+
+def test_augmented_and_no_melody_shares_mix_in_the_matching_splits(
+    monkeypatch):
+  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+  sources = {('mir1k', 'fit'): [f'real{i}' for i in range(4)],
+             ('mir1k', 'train'): [f'real{i}' for i in range(8)],
+             ('mir1k', 'validation'): ['val'],
+             ('mir1k_augmented', 'fit'): [f'copy0_{i}' for i in range(4)]
+                                         + [f'copy1_{i}' for i in range(4)],
+             ('mir1k_augmented', 'train'): [f'copy0_{i}' for i in range(8)],
+             ('mir1k_augmented', 'no_melody'): ['acc0', 'acc1']}
+  monkeypatch.setattr(datasets, 'get_source',
+                      lambda name, split, cfg: sources[(name, split)])
+  # Shares 0.4 + 0.1 leave 0.5 to the 4 clean clips: 3.2 copies, rounded to
+  # 3 (the first copy of the first clips), and 0.8 no-melody clips, 1.
+  train, _ = input_pipeline.train_and_validation(_data_config(
+      'mir1k', augmented_fraction=0.4, no_melody_fraction=0.1))
+  assert list(train) == (sources[('mir1k', 'fit')]
+                         + [f'copy0_{i}' for i in range(3)] + ['acc0'])
+  # Without held-out singers the copies come from the whole train split.
+  train, val = input_pipeline.train_and_validation(_data_config(
+      'mir1k', val_singers=(), augmented_fraction=0.5))
+  assert val is None
+  assert list(train)[8:] == [f'copy0_{i}' for i in range(8)]
+  with pytest.raises(errors.ConfigError, match='add up to 1'):
+    input_pipeline.train_and_validation(_data_config(
+        'mir1k', augmented_fraction=0.6, synthetic_fraction=0.4))
+

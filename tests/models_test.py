@@ -217,3 +217,13 @@ def test_select1400_halves_the_final_decay_and_holds_out_validation():
   assert 2 * select['train.decay_start_step'] == ALL740['train.decay_start_step']
   assert 2 * select['train.num_steps'] == ALL740['train.num_steps']
 
+
+
+@pytest.mark.parametrize('recipe', ['select1400', 'all740'])
+def test_robust_recipes_only_mix_the_training_source(recipe):
+  plain = _flat(_config('dense10', recipe))
+  robust = _flat(_config('dense10', recipe + '_robust'))
+  differing = {k: robust[k] for k in plain if robust[k] != plain[k]}
+  assert differing == {'data.augmented_fraction': 0.4,
+                       'data.synthetic_fraction': 0.1,
+                       'data.no_melody_fraction': 0.05}
