@@ -9,7 +9,11 @@ robust OA, the score (their mean), the no-melody false-alarm rate (VFA), and
 the winner by the declared rule. Never reads a test set.
 
   python scripts/robustness_score.py --manual_root=../shared/data \
-      [--checkpoint=DIR] [--settings=default|inference] [--config=FILE]
+      [--checkpoint=DIR[,DIR...]] [--settings=default|inference]
+
+Several checkpoints separated by commas are scored as one model: the mean
+of their parameters and BatchNorm statistics (the weight average of a
+decay's last checkpoints).
 
 ``--settings=default`` scores the package's defaults only (comparing
 training arms); ``inference`` scores the candidate inference defaults of
@@ -19,6 +23,7 @@ training arms); ``inference`` scores the candidate inference defaults of
 import argparse
 import sys
 
+import jax
 import numpy as np
 import tqdm
 
@@ -66,6 +71,12 @@ def choose(results, incumbent):
   return max(tied, key=lambda s: results[s]['score'])
 
 
+def average(trees):
+  """The leaf-wise mean of variable trees of one architecture."""
+  return jax.tree.map(lambda *leaves: np.mean(np.stack(leaves), axis=0),
+                      *trees)
+
+
 def _scores(model, source, settings, desc):
   """{setting: mean metrics over clips} of one set for one model."""
   rows = {s: [] for s in settings}
@@ -92,7 +103,8 @@ def main() -> int:
   default = (config.model.bn_inference, config.eval.decoder,
              config.eval.voicing_threshold or None)
   settings = CANDIDATES if args.settings == 'inference' else (default,)
-  variables = weights.resolve_variables(args.checkpoint or None, config)
+  variables = average([weights.resolve_variables(c or None, config)
+                       for c in args.checkpoint.split(',')])
   per_set = {}
   for bn in sorted({s[0] for s in settings}):
     config.model.bn_inference = bn
