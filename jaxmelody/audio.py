@@ -32,11 +32,48 @@ def _read(path: str):
       warnings.simplefilter('ignore')
       samples, sr = librosa.load(path, sr=None, mono=False, dtype=np.float32)
   except Exception as e:  # audioread raises many unrelated types
-    raise errors.AudioError(
-        f'{path}: cannot decode audio ({type(e).__name__}: {e}); the file is '
-        'corrupt or not in a format soundfile/librosa reads') from e
+    raise errors.AudioError(f'{path}: cannot decode audio: {_why(path, e)}'
+                            ) from e
   samples = np.atleast_2d(samples).T  # librosa gives [channels, n]
   return samples, sr
+
+
+def _why(path: str, error: Exception) -> str:
+  """Words for a file neither libsndfile nor audioread could decode."""
+  try:
+    with open(path, 'rb') as f:
+      head = f.read(4096)
+  except OSError as e:
+    return f'cannot read it ({e.strerror or e})'
+  try:
+    head.decode('utf-8')
+    is_text = b'\0' not in head
+  except UnicodeDecodeError:
+    is_text = False
+  if is_text:
+    return 'it is a text file, not audio'
+  # audioread's NoBackendError carries no message: no decoder (libsndfile,
+  # ffmpeg, ...) recognised the contents.
+  detail = f' ({type(error).__name__}: {error})' if str(error) else ''
+  return ('no decoder recognises its contents (libsndfile, and ffmpeg or '
+          'another audioread backend if installed): it is corrupt or not '
+          f'audio{detail}')
+
+
+def load_mono(path):
+  """An audio file at its own sample rate, channels mixed.
+
+  Args:
+    path: any file ``load_audio`` reads.
+
+  Returns:
+    (float32 [n], sample rate in Hz).
+
+  Raises:
+    errors.AudioError: unreadable or corrupt audio.
+  """
+  samples, sr = _read(os.fspath(path))
+  return samples.mean(axis=1), sr
 
 
 def prepare_audio(samples, sr, *, target_sr: int = FEATURES.sample_rate,

@@ -27,6 +27,9 @@ import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers as policies
 
 from jaxmelody.errors import CheckpointError
+# Reading a bundled model lives in weights.py, which predicting imports
+# without this module's orbax/optax/grain; kept importable from here.
+from jaxmelody.weights import load_pretrained  # pylint: disable=unused-import
 
 _BEST_METRIC = 'OA'
 
@@ -273,21 +276,3 @@ def export_pretrained(variables, config, out_dir, scores=None) -> None:
   info = {'git_commit': _git_commit(), 'scores': scores,
           'created': datetime.datetime.now(datetime.timezone.utc).isoformat()}
   (out / 'info.json').write_text(json.dumps(info, indent=2))
-
-
-def load_pretrained(directory) -> dict[str, Any]:
-  """{'params', 'batch_stats'} (numpy) from a folder of export_pretrained.
-
-  Raises:
-    CheckpointError: no variables.msgpack there, or it cannot be decoded.
-  """
-  path = pathlib.Path(directory) / 'variables.msgpack'
-  if not path.is_file():
-    raise CheckpointError(f'{path}: file does not exist')
-  try:
-    tree = flax.serialization.msgpack_restore(path.read_bytes())
-    return {'params': tree['params'], 'batch_stats': tree['batch_stats']}
-  except Exception as e:  # msgpack raises many types for damaged bytes
-    raise CheckpointError(f'{path}: corrupt pretrained model '
-                          f'({type(e).__name__}: {e})') from e
-

@@ -6,11 +6,9 @@ f0 on the 16 ms grid; the reference is the example's f0 on the same times;
 the set's score is the mean of the per-clip percentages.
 """
 
-import contextlib
 import csv
 import json
 import os
-import tempfile
 import warnings
 
 import jax
@@ -22,6 +20,7 @@ from jaxmelody import decoding
 from jaxmelody import errors
 from jaxmelody import inference
 from jaxmelody import weights
+from jaxmelody.atomic import atomic_path
 
 METRICS = {'VR': 'Voicing Recall', 'VFA': 'Voicing False Alarm',
            'RPA': 'Raw Pitch Accuracy', 'RCA': 'Raw Chroma Accuracy',
@@ -29,28 +28,6 @@ METRICS = {'VR': 'Voicing Recall', 'VFA': 'Voicing False Alarm',
 # mir_eval warns once per clip without voiced frames; the run's summary line
 # counts such clips instead.
 _NO_VOICING = r'(Reference|Estimated) melody has no voiced frames'
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-  """Yields a temporary path beside ``path``, renamed to it on success.
-
-  Nothing is left at ``path`` (nor a temporary file) if the body raises, so
-  a failure never leaves a partial output.
-  """
-  folder, name = os.path.split(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(prefix=f'.{name}.', suffix='.tmp', dir=folder)
-  os.close(fd)
-  try:
-    yield tmp
-    # mkstemp makes the file private (0600); give it the usual permissions.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
 
 
 def score_clip(times, ref_f0_hz, est_f0_hz) -> dict[str, float]:

@@ -9,7 +9,6 @@ the released code uses (a table shifted by one bin loses ~2 OA points).
 import os
 import warnings
 
-import mir_eval
 import numpy as np
 
 from jaxmelody import errors
@@ -122,6 +121,8 @@ def resample_reference(times, f0_hz, frame_times) -> np.ndarray:
     times = np.concatenate([times[0] - step * np.arange(n_pad, 0, -1), times])
     f0_hz = np.concatenate([np.zeros(n_pad), f0_hz])
   voicing = (f0_hz > 0).astype(np.float64)
+  # Imported here: extraction (``jaxmelody FILES``) never needs mir_eval.
+  import mir_eval  # pylint: disable=g-import-not-at-top
   with warnings.catch_warnings():
     # ADC2004/MIREX05 times are rounded to 3 decimals (steps of 5 or 6 ms),
     # which mir_eval flags as non-uniform; unvoiced frames are 0 Hz, not

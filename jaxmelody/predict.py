@@ -21,6 +21,7 @@ from jaxmelody import cfp as cfp_lib
 from jaxmelody import decoding
 from jaxmelody import errors
 from jaxmelody import inference
+from jaxmelody import runtime
 from jaxmelody import weights
 from jaxmelody.features import FEATURES
 
@@ -36,11 +37,19 @@ class Melody:
   Attributes:
     times: frame centre times (s), (k + 1) * 0.016.
     f0_hz: melody frequency per frame (Hz); 0 = no melody.
-    voicing: probability that a melody is present in the frame.
+    voicing: probability that a melody is present in the frame,
+      1 - p(no melody).
+    confidence: the number the melody/no-melody decision used
+      (``decoding.confidence``): without a voicing threshold, the best
+      pitch's probability against no melody's, best / (best + p0), a melody
+      iff > 0.5 for argmax; with a threshold P, the voicing probability, a
+      melody iff >= P; Viterbi reads the same number and smooths it over
+      time. None when not computed.
   """
   times: np.ndarray
   f0_hz: np.ndarray
   voicing: np.ndarray
+  confidence: np.ndarray | None = None
 
 
 def default_config():
@@ -67,8 +76,11 @@ def get_model(config, checkpoint=None, workdir=None):
 
   Repeated calls with the same checkpoint and config neither reload the
   weights nor recompile. A workdir's checkpoint may change during training,
-  so it is resolved anew each time.
+  so it is resolved anew each time. Compiled programs are also kept on disk
+  for the next process (``runtime.use_compilation_cache``); each pad length
+  is compiled (or loaded) when a clip first needs it.
   """
+  runtime.use_compilation_cache()
   key = (os.path.abspath(checkpoint) if checkpoint else None,
          config.model.to_json_best_effort(sort_keys=True),
          config.eval.to_json_best_effort(sort_keys=True))
@@ -94,10 +106,12 @@ def melody_of(samples, model, how: Decoding = Decoding()
             ) -> tuple[Melody, np.ndarray]:
   """Melody and CFP [3, 256, T] of 16 kHz mono samples."""
   cfp = cfp_lib.compute_cfp(samples, FEATURES.sample_rate)
-  f0_hz, voicing = decoding.decode(model.logits(cfp), decoder=how.decoder,
+  logits = model.logits(cfp)
+  f0_hz, voicing = decoding.decode(logits, decoder=how.decoder,
                                    voicing_threshold=how.voicing_threshold)
   times = FEATURES.frame_times(len(f0_hz))
-  return Melody(times, f0_hz, voicing), cfp
+  return Melody(times, f0_hz, voicing,
+                decoding.confidence(logits, how.voicing_threshold)), cfp
 
 
 def real_time(audio_s: float, wall_s: float) -> str:

@@ -8,8 +8,9 @@ folder, then renamed, so a failure never leaves a partial file):
   ``mir_eval.io.load_time_series(path, delimiter=',')`` and
   ``numpy.loadtxt(path, delimiter=',')`` read it as it is (pandas:
   ``read_csv(path, comment='#', names=['time_s', 'f0_hz'])``);
-- ``<stem>.confidence.csv`` (``confidence=True``): ``time_s,voicing``, the
-  probability that a melody is present, in the same format;
+- ``<stem>.confidence.csv`` (``confidence=True``): ``time_s,f0_hz,confidence``
+  in one file (CREPE's layout), the same format; the confidence is the
+  number the melody/no-melody decision used (``predict.Melody.confidence``);
 - ``<stem>.mid`` (``midi=True``): the melody as notes (``midi.py``);
 - ``<stem>.png`` (``plot=True``): the CFP spectrum with the melody drawn over;
 - ``<stem>.melody.wav`` (``sonify=True``): the melody as a tone over the input.
@@ -31,7 +32,7 @@ import tqdm
 from jaxmelody import audio as audio_lib
 from jaxmelody import decoding
 from jaxmelody import errors
-from jaxmelody.evaluate import atomic_path
+from jaxmelody.atomic import atomic_path
 from jaxmelody.features import FEATURES
 from jaxmelody.predict import DEMO_AUDIO, Decoding, get_model, melody_of
 from jaxmelody.predict import real_time
@@ -76,6 +77,14 @@ def expand_audio(spec):
 
 
 def _check_writable(output_dir: str) -> None:
+  """Creates the output folder; a ConfigError that says what is in the way."""
+  blocker = output_dir
+  while blocker and not os.path.exists(blocker):
+    blocker = os.path.dirname(blocker.rstrip(os.sep))
+  if blocker and not os.path.isdir(blocker):
+    raise errors.ConfigError(
+        f'{output_dir}: cannot be the output folder: {blocker} is a file '
+        '(-o/--output-dir names a folder, made if missing)')
   try:
     os.makedirs(output_dir, exist_ok=True)
     fd, probe = tempfile.mkstemp(prefix='.probe.', dir=output_dir)
@@ -99,6 +108,14 @@ def _write_csv(path, times, values, name: str) -> None:
                                  encoding='utf-8')
 
 
+def confidence_csv_text(melody) -> str:
+  """``# time_s,f0_hz,confidence`` then one row per frame (4 decimals of
+  confidence: the decision's threshold reads true to 5e-5)."""
+  return '# time_s,f0_hz,confidence\n' + ''.join(
+      f'{t:.3f},{f:.3f},{c:.4f}\n' if f > 0 else f'{t:.3f},0,{c:.4f}\n'
+      for t, f, c in zip(melody.times, melody.f0_hz, melody.confidence))
+
+
 @dataclasses.dataclass(frozen=True)
 class Outputs:
   """Which files ``run_predict`` writes besides ``<stem>.csv``."""
@@ -111,28 +128,31 @@ class Outputs:
 def _predict_file(path, stem, model, output_dir, *, outputs: Outputs,
                   how: Decoding, res_type):
   """Writes the outputs of one file; returns its duration in seconds."""
-  from jaxmelody import plots  # pylint: disable=g-import-not-at-top
   samples = audio_lib.load_audio(path, res_type=res_type)
   melody, cfp = melody_of(samples, model, how)
   base = os.path.join(output_dir, stem)
   _write_csv(base + '.csv', melody.times, melody.f0_hz, 'f0_hz')
   if outputs.confidence:
-    _write_csv(base + '.confidence.csv', melody.times, melody.voicing,
-               'voicing')
+    with atomic_path(base + '.confidence.csv') as tmp:
+      pathlib.Path(tmp).write_text(confidence_csv_text(melody),
+                                   encoding='utf-8')
   if outputs.midi:
     from jaxmelody import midi  # pylint: disable=g-import-not-at-top
     with atomic_path(base + '.mid') as tmp:
       midi.write_midi(tmp, melody.times, melody.f0_hz)
   plot, sonify = outputs.plot, outputs.sonify
+  if plot or sonify:  # matplotlib and mir_eval: only when asked for
+    from jaxmelody import plots  # pylint: disable=g-import-not-at-top
   if plot:
     with atomic_path(base + '.png') as tmp:
       plots.plot_melody(tmp, cfp, melody.times, melody.f0_hz,
                         title=os.path.basename(path))
   if sonify:
-    mix = plots.sonify_mix(samples, FEATURES.sample_rate, melody.times,
-                           melody.f0_hz)
+    # At the input's own rate (the channels mixed), not the model's 16 kHz.
+    native, native_sr = audio_lib.load_mono(path)
+    mix = plots.sonify_mix(native, native_sr, melody.times, melody.f0_hz)
     with atomic_path(base + '.melody.wav') as tmp:
-      sf.write(tmp, mix, FEATURES.sample_rate, format='WAV', subtype='PCM_16')
+      sf.write(tmp, mix, native_sr, format='WAV', subtype='PCM_16')
   return len(samples) / FEATURES.sample_rate
 
 

@@ -10,6 +10,10 @@ step; ``benchmarks/train_speed.py`` times both settings). Tunables are read when
 ``run.py`` re-executes itself once with the setting; a library user sets it
 in the environment (``GLIBC_TUNABLES=glibc.malloc.hugetlb=1 python ...``).
 Other C libraries and older glibc ignore it.
+
+``use_compilation_cache`` turns on JAX's persistent compilation cache in the
+user's cache folder, so a second process loads the compiled model instead
+of compiling it again.
 """
 
 import os
@@ -21,6 +25,73 @@ TUNABLES = 'GLIBC_TUNABLES'
 HUGE_PAGES = 'glibc.malloc.hugetlb=1'
 # Set to 1 to keep the environment as it is (no re-execution).
 OPT_OUT = 'JAXMELODY_KEEP_MALLOC'
+# Where jaxmelody keeps its caches (default: the user's cache folder, e.g.
+# $XDG_CACHE_HOME/jaxmelody); 'off' (or 0) keeps nothing.
+CACHE_ENV = 'JAXMELODY_CACHE_DIR'
+# The compiled programs of one model take ~10-50 MB; the least recently used
+# go beyond this size.
+COMPILATION_CACHE_BYTES = 2 << 30
+# Compilations shorter than this are not worth a file (JAX's default: 1 s;
+# the CFP's chunk compiles in less on a fast machine).
+COMPILATION_CACHE_MIN_SECONDS = 0.2
+
+
+def cache_dir(environ=None) -> str | None:
+  """jaxmelody's cache folder: $JAXMELODY_CACHE_DIR, else the user's.
+
+  The user's cache folder is ``platformdirs.user_cache_dir('jaxmelody')``:
+  $XDG_CACHE_HOME/jaxmelody (default ~/.cache/jaxmelody) on Linux,
+  ~/Library/Caches/jaxmelody on macOS, %LOCALAPPDATA% on Windows.
+
+  Returns:
+    an absolute path (not created), or None when the variable says 'off'
+    or '0'.
+  """
+  environ = os.environ if environ is None else environ
+  chosen = environ.get(CACHE_ENV, '').strip()
+  if chosen.lower() in ('off', '0'):
+    return None
+  if chosen:
+    return os.path.abspath(os.path.expanduser(chosen))
+  import platformdirs  # pylint: disable=g-import-not-at-top
+  return platformdirs.user_cache_dir('jaxmelody', appauthor=False)
+
+
+def use_compilation_cache() -> str | None:
+  """Turns on JAX's persistent compilation cache in ``cache_dir()/jax``.
+
+  Idempotent; call before the first compilation that should be cached (the
+  model's: ``predict.get_model`` does). A cache the process configured
+  itself (``jax_compilation_cache_dir``, e.g. from $JAX_COMPILATION_CACHE_DIR)
+  is left as it is. Processes may share the folder: the cache is bounded
+  (``COMPILATION_CACHE_BYTES``), so JAX reads and writes its entries under a
+  file lock (the ``filelock`` package), and an unreadable entry is compiled
+  again, never an error. An unwritable folder means no cache, silently.
+
+  Returns:
+    the folder in use, or None (cache off or unwritable).
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  current = jax.config.jax_compilation_cache_dir
+  if current is not None:
+    return current
+  root = cache_dir()
+  if root is None:
+    return None
+  path = os.path.join(root, 'jax')
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError:
+    return None
+  jax.config.update('jax_compilation_cache_max_size', COMPILATION_CACHE_BYTES)
+  jax.config.update('jax_persistent_cache_min_compile_time_secs',
+                    COMPILATION_CACHE_MIN_SECONDS)
+  jax.config.update('jax_compilation_cache_dir', path)
+  # A compilation before this call (none on the command's path) made JAX
+  # decide, once per process, that there was no cache; ask it again.
+  from jax.experimental.compilation_cache import compilation_cache  # pylint: disable=g-import-not-at-top
+  compilation_cache.reset_cache()
+  return path
 
 
 def is_tuned(environ=None) -> bool:

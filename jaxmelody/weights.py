@@ -12,6 +12,7 @@ import os
 import pathlib
 from typing import Any
 
+import flax.serialization
 from flax import traverse_util
 import jax
 import numpy as np
@@ -49,19 +50,36 @@ def _workdir_has_checkpoint(workdir) -> bool:
       name.isdigit() for name in os.listdir(ckpt_dir))
 
 
+def load_pretrained(directory) -> dict[str, Any]:
+  """{'params', 'batch_stats'} (numpy) from a folder of export_pretrained.
+
+  Raises:
+    CheckpointError: no variables.msgpack there, or it cannot be decoded.
+  """
+  path = pathlib.Path(directory) / 'variables.msgpack'
+  if not path.is_file():
+    raise errors.CheckpointError(f'{path}: file does not exist')
+  try:
+    tree = flax.serialization.msgpack_restore(path.read_bytes())
+    return {'params': tree['params'], 'batch_stats': tree['batch_stats']}
+  except Exception as e:  # msgpack raises many types for damaged bytes
+    raise errors.CheckpointError(f'{path}: corrupt pretrained model '
+                                 f'({type(e).__name__}: {e})') from e
+
+
 def _load(path: str):
   """Reads variables from any supported checkpoint path."""
-  # Imported here: checkpoints pulls in orbax, which predict-only use of a
-  # bundled model does not need.
-  from jaxmelody import checkpoints  # pylint: disable=g-import-not-at-top
   if os.path.isfile(path) and path.endswith('.pkl'):
     from jaxmelody import msfcn_import  # pylint: disable=g-import-not-at-top
     return msfcn_import.import_msfcn_checkpoint(path)
   if os.path.isfile(path) and os.path.basename(path) == 'variables.msgpack':
-    return checkpoints.load_pretrained(os.path.dirname(path))
+    return load_pretrained(os.path.dirname(path))
   if os.path.isdir(path):
     if os.path.isfile(os.path.join(path, 'variables.msgpack')):
-      return checkpoints.load_pretrained(path)
+      return load_pretrained(path)
+    # Imported here: checkpoints pulls in orbax, optax and grain, which
+    # predicting with a bundled or exported model does not need.
+    from jaxmelody import checkpoints  # pylint: disable=g-import-not-at-top
     return checkpoints.restore_variables(path)
   raise errors.CheckpointError(
       f'{path}: not a checkpoint (expected a workdir, a checkpoint folder, a '

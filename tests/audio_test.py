@@ -65,6 +65,30 @@ def test_corrupt_file(tmp_path):
     audio.load_audio(path)
 
 
+def test_undecodable_files_say_why_in_words(tmp_path):
+  text = tmp_path / 'notes.wav'
+  text.write_text('not audio at all\n' * 50)
+  with pytest.raises(errors.AudioError) as caught:
+    audio.load_audio(text)
+  assert str(caught.value) == f'{text}: cannot decode audio: it is a text ' \
+      'file, not audio'
+  junk = tmp_path / 'junk.wav'
+  junk.write_bytes(b'RIFF' + bytes(range(256)) * 8)
+  with pytest.raises(errors.AudioError) as caught:
+    audio.load_audio(junk)
+  assert 'no decoder recognises its contents' in str(caught.value)
+  assert '()' not in str(caught.value) and ': )' not in str(caught.value)
+
+
+def test_load_mono_keeps_the_files_rate(tmp_path):
+  path = tmp_path / 'stereo.wav'
+  left = np.sin(np.arange(4410) / 10).astype(np.float32)
+  sf.write(path, np.stack([left, 0.5 * left], axis=1), 44100)
+  samples, sr = audio.load_mono(path)
+  assert sr == 44100
+  np.testing.assert_allclose(samples, 0.75 * left, atol=1e-4)
+
+
 def test_zero_samples(tmp_path):
   path = tmp_path / 'nosamples.wav'
   sf.write(path, np.zeros(0, np.float32), 16000)

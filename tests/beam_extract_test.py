@@ -74,6 +74,9 @@ def test_pipeline_writes_what_the_command_writes(songs, dense10_weights,
     (['--output=x', '--input=a.wav', '--direct_num_workers=two'],
      'direct_num_workers'),
     (['--output=x', '--input=a.wav', '--bogus_flag=3'], 'bogus_flag'),
+    (['--output=x', '--input=nothing/*.wav'], 'nothing/*.wav: no file matches'),
+    (['-o', 'x', '--input=none/*.wav', '--input=no.flac'],
+     'none of the 2 inputs names a file'),
 ])
 def test_unusable_requests_exit_2_with_one_error_line(argv, message,
                                                       tmp_path, capsys,
@@ -82,3 +85,25 @@ def test_unusable_requests_exit_2_with_one_error_line(argv, message,
   assert beam_cli.main(argv) == 2
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 1 and err[0].startswith('error: ') and message in err[0]
+
+
+@pytest.mark.slow
+def test_the_commands_spellings_quiet_workers_and_speed(songs, dense10_weights,
+                                                        tmp_path, capfd):
+  """-o/--output-dir and --voicing-threshold as for jaxmelody; the worker
+  processes' log lines stay off the terminal; the summary says the speed."""
+  out = tmp_path / 'beam'
+  status = beam_cli.main([
+      f'--input={songs}/a/solo.wav', '-o', str(out),
+      '--voicing-threshold', '0.6', '--decoder=argmax',
+      f'--checkpoint={dense10_weights}', '--direct_num_workers=2',
+      '--direct_running_mode=multi_processing'])
+  captured = capfd.readouterr()
+  assert status == 0
+  assert captured.err == ''
+  assert 'x real time' in captured.out
+  ref = tmp_path / 'cli'
+  cli.main([str(songs / 'a' / 'solo.wav'), '-o', str(ref), '--checkpoint',
+            str(dense10_weights), '--decoder', 'argmax',
+            '--voicing-threshold', '0.6'])
+  assert (out / 'solo.csv').read_text() == (ref / 'solo.csv').read_text()

@@ -6,12 +6,27 @@ suite passes on a stranger's machine too.
 """
 
 import importlib.util
+import os
 import pathlib
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / 'shared'
+
+
+@pytest.fixture(scope='session', autouse=True)
+def private_cache_dir(tmp_path_factory):
+  """Compiled programs go to a folder of the test session, not the user's
+  cache (``runtime.CACHE_ENV``; subprocesses inherit it)."""
+  folder = tmp_path_factory.mktemp('jaxmelody_cache')
+  before = os.environ.get('JAXMELODY_CACHE_DIR')
+  os.environ['JAXMELODY_CACHE_DIR'] = str(folder)
+  yield folder
+  if before is None:
+    os.environ.pop('JAXMELODY_CACHE_DIR', None)
+  else:
+    os.environ['JAXMELODY_CACHE_DIR'] = before
 
 
 @pytest.fixture(scope='session')

@@ -112,3 +112,116 @@ def test_viterbi_on_frames_certain_of_no_melody():
   z[20:30, 60] = 5.0
   f0, _ = decoding.decode(z, decoder='viterbi')
   assert np.all(f0[:20] == 0) and np.all(f0[20:30] == pitch.CLASS_HZ[60])
+
+
+def _librosa_path(prob, max_move=decoding.VITERBI_MAX_MOVE):
+  """The reference: librosa's dense Viterbi with the pitch chain's prior."""
+  import librosa  # pylint: disable=g-import-not-at-top
+  return librosa.sequence.viterbi(
+      prob, decoding.pitch_transition(prob.shape[0], max_move)).astype(int)
+
+
+@pytest.mark.parametrize('seed', range(4))
+@pytest.mark.parametrize('max_move', [1, 4, 8])
+def test_banded_viterbi_is_librosas_on_random_posteriors(seed, max_move):
+  rng = np.random.default_rng(seed)
+  # Sharp rows (a power of uniform noise) give the path long, moving runs.
+  prob = rng.random((256, 300)) ** 8
+  prob /= prob.sum(axis=0)
+  np.testing.assert_array_equal(
+      decoding.banded_viterbi(prob, decoding.pitch_transition(256, max_move),
+                              max_move),
+      _librosa_path(prob, max_move))
+
+
+@pytest.mark.parametrize('levels', [1, 2, 3])
+def test_banded_viterbi_breaks_ties_as_librosa(levels):
+  """Few distinct likelihoods (one level: every state ties every frame):
+  equal scores everywhere, where the first best source must win."""
+  rng = np.random.default_rng(levels)
+  prob = rng.integers(0, levels, (256, 200)) / max(levels - 1, 1)
+  if levels == 1:
+    prob = np.full((256, 200), 0.5)
+  t = decoding.pitch_transition()
+  np.testing.assert_array_equal(decoding.banded_viterbi(prob, t, 4),
+                                _librosa_path(prob))
+
+
+def test_banded_viterbi_jumps_out_of_the_band_as_librosa():
+  """With likelihoods exactly 0 librosa scores a jump beyond the band as
+  log(tiny), cheaper than walking through impossible states: both jump."""
+  prob = np.zeros((256, 40))
+  prob[10, :20] = 1.0
+  prob[200, 20:] = 1.0
+  prob[100, 25] = 0.5  # a second jump, back and forth
+  path = decoding.banded_viterbi(prob, decoding.pitch_transition(), 4)
+  np.testing.assert_array_equal(path, _librosa_path(prob))
+  assert np.abs(np.diff(path)).max() > decoding.VITERBI_MAX_MOVE
+
+
+@pytest.mark.parametrize('sources', [(0, 1, 2, 250, 251), (250, 253, 255),
+                                     (3, 4, 5)])
+def test_banded_viterbi_ties_between_jumps_as_librosa(sources):
+  """Several equally good states outside the band, below and/or above the
+  target: librosa takes the first."""
+  prob = np.zeros((256, 2))
+  prob[list(sources), 0] = 1.0
+  prob[128, 1] = 1.0
+  path = decoding.banded_viterbi(prob, decoding.pitch_transition(), 4)
+  np.testing.assert_array_equal(path, _librosa_path(prob))
+  assert path[0] == sources[0]
+
+
+def test_banded_viterbi_rejects_mass_outside_the_band():
+  with pytest.raises(ValueError):
+    decoding.banded_viterbi(np.full((256, 5), 0.5),
+                            decoding.pitch_transition(256, 8), 4)
+
+
+def test_viterbi_pitch_is_librosas_on_model_posteriors():
+  """The bundled model's posteriors of the demo clip: the decoder's input to
+  the pitch chain, decoded by librosa and by the banded loop."""
+  from jaxmelody import audio  # pylint: disable=g-import-not-at-top
+  from jaxmelody import cfp  # pylint: disable=g-import-not-at-top
+  from jaxmelody import predict  # pylint: disable=g-import-not-at-top
+  model = predict.get_model(predict.default_config())
+  logits = model.logits(cfp.compute_cfp(audio.load_audio(predict.DEMO_AUDIO)))
+  probs = pitch.softmax(np.asarray(logits, np.float64), axis=-1)
+  reference = 1 + _librosa_path(decoding.pitch_given_voiced(probs).T)
+  np.testing.assert_array_equal(decoding.viterbi_pitch(probs), reference)
+  # Ties in real posteriors: every frame's two best pitches made equal.
+  flat = probs.copy()
+  best = 1 + np.argsort(probs[:, 1:], axis=-1)[:, -2:]
+  rows = np.arange(len(probs))
+  flat[rows, best[:, 0]] = flat[rows, best[:, 1]]
+  np.testing.assert_array_equal(
+      decoding.viterbi_pitch(flat),
+      1 + _librosa_path(decoding.pitch_given_voiced(flat).T))
+
+
+@pytest.mark.parametrize('threshold', [None, 0.3, 0.8])
+def test_confidence_is_what_argmax_and_viterbi_decide_on(threshold):
+  """Argmax: a melody exactly where the confidence is > 0.5 (or >= P);
+  Viterbi: the on/off chain over the confidence gives its melody frames."""
+  import librosa  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(7)
+  # Runs of frames with one level of no-melody evidence each, so the chain
+  # keeps some on/off decisions and overrides others.
+  z = rng.normal(0.0, 2.0, (400, 257))
+  z[:, 0] += np.repeat(rng.normal(3.0, 3.0, 40), 10)
+  conf = decoding.confidence(z, threshold)
+  f0, voicing = decoding.decode(z, voicing_threshold=threshold)
+  voiced = conf >= threshold if threshold else conf > 0.5
+  np.testing.assert_array_equal(f0 > 0, voiced)
+  assert 0 < voiced.mean() < 1
+  if threshold:
+    np.testing.assert_allclose(conf, voicing)
+  f0, _ = decoding.decode(z, decoder='viterbi', voicing_threshold=threshold)
+  chain = librosa.sequence.viterbi_binary(
+      conf[None], librosa.sequence.transition_loop(
+          2, 1 - decoding.VITERBI_SWITCH), p_state=threshold or 0.5)[0]
+  np.testing.assert_array_equal(f0 > 0, chain > 0)
+
+
+def test_confidence_of_no_frames():
+  assert decoding.confidence(np.zeros((0, 257))).shape == (0,)

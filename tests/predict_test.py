@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from jaxmelody import decoding
 from jaxmelody import errors
 from jaxmelody import pitch
 from jaxmelody import predict
@@ -82,6 +83,13 @@ def test_csv_png_and_wav_of_one_file(setup, tmp_path):
   assert 0 < np.max(np.abs(mix)) <= 0.91  # normalised, no clipping
 
 
+def test_sonify_writes_at_the_inputs_rate(setup, tmp_path):
+  assert run(setup, setup[2] / 'stereo44k.wav', tmp_path, sonify=True) == 0
+  mix, sr = sf.read(tmp_path / 'stereo44k.melody.wav')
+  assert sr == 44100 and mix.shape == (sf.info(
+      setup[2] / 'stereo44k.wav').frames,)
+
+
 def test_stereo_and_other_rates_are_handled(setup, tmp_path):
   names = ['stereo44k.wav', 'rate8k.flac', 'rate48k.wav']
   audio = ','.join(str(setup[2] / n) for n in names)
@@ -145,8 +153,11 @@ def test_batch_reports_bad_files_and_processes_the_rest(setup, tmp_path):
 def test_unwritable_output_folder_raises(setup, tmp_path):
   blocker = tmp_path / 'file.txt'
   blocker.write_text('a file, so no folder can be made under it')
-  with pytest.raises(errors.JaxMelodyError, match='cannot write'):
-    run(setup, setup[2] / 'good.wav', blocker / 'sub')
+  for target in (blocker, blocker / 'sub'):
+    with pytest.raises(errors.ConfigError) as caught:
+      run(setup, setup[2] / 'good.wav', target)
+    assert str(caught.value).startswith(
+        f'{target}: cannot be the output folder: {blocker} is a file')
   if os.geteuid() != 0:  # root ignores permissions
     locked = tmp_path / 'locked'
     locked.mkdir(mode=0o500)
@@ -208,13 +219,43 @@ def test_csv_loads_with_mir_eval_numpy_and_pandas(setup, tmp_path):
   assert len(times) == len(table) == len(frame) == n_frames
   np.testing.assert_allclose(table[:, 1], f0)
   np.testing.assert_allclose(frame['f0_hz'], f0)
-  conf_t, voicing = mir_eval.io.load_time_series(
-      str(tmp_path / 'good.confidence.csv'), delimiter=',')
-  np.testing.assert_allclose(conf_t, times)
-  assert np.all((voicing >= 0) & (voicing <= 1))
-  # Frames with a melody are those the model gives > 50% voicing (argmax
-  # of two rows can differ from that only when no row has > 50%).
-  assert np.all(voicing[f0 > 0] > 0) and np.all(voicing[f0 == 0] < 1)
+  confidence_path = tmp_path / 'good.confidence.csv'
+  assert confidence_path.read_text().startswith(
+      '# time_s,f0_hz,confidence\n')
+  conf = np.loadtxt(confidence_path, delimiter=',')
+  np.testing.assert_allclose(conf[:, :2], table)  # CREPE's one-file layout
+  assert np.all((conf[:, 2] >= 0) & (conf[:, 2] <= 1))
+  frame = pd.read_csv(confidence_path, comment='#',
+                      names=['time_s', 'f0_hz', 'confidence'])
+  np.testing.assert_allclose(frame['confidence'], conf[:, 2])
+
+
+@pytest.mark.parametrize('decoder', ['argmax', 'viterbi'])
+@pytest.mark.parametrize('threshold', [None, 0.3])
+def test_written_confidence_is_what_the_decision_used(setup, tmp_path,
+                                                      decoder, threshold):
+  """Argmax: the written confidence against 0.5 (or P) is the decision;
+  Viterbi: its on/off chain over the written confidence is."""
+  import librosa  # pylint: disable=g-import-not-at-top
+  assert run(setup, setup[2] / 'good.wav', tmp_path, confidence=True,
+             decoder=decoder, voicing_threshold=threshold) == 0
+  rows = np.loadtxt(tmp_path / 'good.confidence.csv', delimiter=',')
+  f0, conf = rows[:, 1], rows[:, 2]
+  cut = threshold or 0.5
+  if decoder == 'argmax':
+    clear = np.abs(conf - cut) > 1e-4  # away from the printed rounding
+    voiced = conf >= cut if threshold else conf > cut
+    np.testing.assert_array_equal((f0 > 0)[clear], voiced[clear])
+  else:
+    melody = predict.extract_melody(str(setup[2] / 'good.wav'),
+                                    config=setup[0], checkpoint=setup[1],
+                                    decoder=decoder,
+                                    voicing_threshold=threshold)
+    np.testing.assert_allclose(melody.confidence, conf, atol=5e-5)
+    chain = librosa.sequence.viterbi_binary(
+        melody.confidence[None], librosa.sequence.transition_loop(
+            2, 1 - decoding.VITERBI_SWITCH), p_state=cut)[0]
+    np.testing.assert_array_equal(f0 > 0, chain > 0)
 
 
 def test_midi_and_decoder_options(setup, tmp_path):

@@ -48,3 +48,37 @@ def test_reexec_adds_the_setting_once_and_keeps_arguments():
   env[runtime.OPT_OUT] = '1'
   tunables, _ = _run(env)
   assert tunables == ''
+
+
+def test_cache_dir_is_the_variable_else_the_users_cache(monkeypatch, tmp_path):
+  assert runtime.cache_dir({runtime.CACHE_ENV: str(tmp_path)}) == str(tmp_path)
+  for off in ('off', 'OFF', '0'):
+    assert runtime.cache_dir({runtime.CACHE_ENV: off}) is None
+  if sys.platform.startswith('linux'):
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
+    assert runtime.cache_dir({}) == str(tmp_path / 'xdg' / 'jaxmelody')
+
+
+_CACHE_IN_USE = r'''
+import sys
+sys.path.insert(0, sys.argv[1])
+from jaxmelody import runtime
+print(runtime.use_compilation_cache())
+'''
+
+
+@pytest.mark.parametrize('env,expected', [
+    ({runtime.CACHE_ENV: '{tmp}/mine'}, '{tmp}/mine/jax'),
+    ({runtime.CACHE_ENV: 'off'}, 'None'),
+    # A cache the user configured for JAX is theirs to keep.
+    ({'JAX_COMPILATION_CACHE_DIR': '{tmp}/theirs'}, '{tmp}/theirs'),
+])
+def test_compilation_cache_folder(env, expected, tmp_path):
+  env = {k: v.format(tmp=tmp_path) for k, v in env.items()}
+  out = subprocess.run(
+      [sys.executable, '-c', _CACHE_IN_USE, str(ROOT)],
+      env=dict({k: v for k, v in os.environ.items()
+                if k not in (runtime.CACHE_ENV, 'JAX_COMPILATION_CACHE_DIR')},
+               **env),
+      capture_output=True, text=True, timeout=120, check=True)
+  assert out.stdout.strip() == expected.format(tmp=tmp_path)
