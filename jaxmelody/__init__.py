@@ -4,6 +4,7 @@ The public API is imported lazily, so ``import jaxmelody`` stays cheap and a
 command-line tool that only needs one layer does not pay for the others.
 
   extract_melody(audio, sr=None, *, checkpoint=None) -> Melody
+  MelodyStream(sample_rate, decoder=..., ...): push(samples) -> Melody
   import_msfcn_checkpoint(path) -> Flax variables of the authors' weights
 """
 
@@ -14,6 +15,7 @@ __version__ = '0.1.0'
 _LAZY = {
     'extract_melody': 'jaxmelody.predict',
     'Melody': 'jaxmelody.predict',
+    'MelodyStream': 'jaxmelody.stream',
     'import_msfcn_checkpoint': 'jaxmelody.msfcn_import',
 }
 

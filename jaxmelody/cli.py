@@ -22,27 +22,40 @@ from jaxmelody import errors
 _EPILOG = """\
 outputs, per input file STEM (in --output-dir):
   STEM.csv              "time_s,f0_hz" per 16 ms frame, f0 0 = no melody;
+                        the first frame at 0.016 s, frame k at (k + 1) *
+                        0.016 s; f0 is one of 256 pitches a quarter
+                        semitone apart, 31.5 to 1250 Hz;
                         the header is a '#' comment line, so
                         mir_eval.io.load_time_series(path, delimiter=','),
                         numpy.loadtxt(path, delimiter=',') and
                         pandas.read_csv(path, comment='#', names=[...]) read it
-  STEM.confidence.csv   --confidence: "time_s,voicing" (probability of melody)
+  STEM.confidence.csv   --confidence: "time_s,f0_hz,confidence" in one file;
+                        confidence is what the melody/no-melody decision
+                        used: without --voicing-threshold, the best pitch's
+                        probability against no melody's (argmax: a melody
+                        iff > 0.5); with P, the probability of a melody
+                        (argmax: iff >= P); viterbi smooths it over time,
+                        so short runs across the threshold may not flip
   STEM.mid              --midi: the melody as notes
   STEM.png              --plot: the spectrum with the melody drawn over it
   STEM.melody.wav       --sonify: the melody as a tone mixed over the input
+                        (mono, at the input's sample rate)
 
 examples:
   jaxmelody song.mp3                      # -> melody_out/song.csv
   jaxmelody music/ -o f0 --midi --plot    # every audio file in music/
   jaxmelody 'takes/*.wav' --decoder viterbi --voicing-threshold 0.6
+
+live: jaxmelody --stream - --help (raw PCM on standard input to
+"time_s,f0_hz" lines as frames become final; a microphone, MIDI out)
 """
 
 
 def _parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog='jaxmelody',
-      description='Extract the singing melody (f0 in Hz every 16 ms) from '
-      'music recordings.',
+      description='Extract the singing melody (f0 in Hz every 16 ms, '
+      '31.5-1250 Hz) from music recordings.',
       epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('inputs', nargs='+', metavar='FILE_OR_FOLDER_OR_GLOB',
                       help='audio files (wav, flac, mp3, ogg, ...), folders '
@@ -56,8 +69,8 @@ def _parser() -> argparse.ArgumentParser:
   parser.add_argument('--midi', action='store_true',
                       help='also write STEM.mid (the melody as notes)')
   parser.add_argument('--confidence', action='store_true',
-                      help='also write STEM.confidence.csv (voicing '
-                      'probability per frame)')
+                      help='also write STEM.confidence.csv '
+                      '(time_s,f0_hz,confidence; see below)')
   parser.add_argument('--decoder', choices=('argmax', 'viterbi'),
                       default=None,
                       help='viterbi (default): a smooth path that avoids '
@@ -90,6 +103,10 @@ def quiet_libraries() -> None:
 
 def main(argv=None) -> int:
   """Runs the command; returns the exit status."""
+  argv = sys.argv[1:] if argv is None else list(argv)
+  if any(a == '--stream' or a.startswith('--stream=') for a in argv):
+    from jaxmelody import stream_cli  # pylint: disable=g-import-not-at-top
+    return stream_cli.main(argv)
   args = _parser().parse_args(argv)
   if not args.verbose:
     quiet_libraries()

@@ -29,7 +29,9 @@ def test_help_explains_outputs_and_options(capsys):
   assert stop.value.code == 0
   text = capsys.readouterr().out
   for needle in ('--voicing-threshold', '--decoder', '--midi', 'STEM.csv',
-                 'mir_eval.io.load_time_series', 'examples:'):
+                 'mir_eval.io.load_time_series', 'examples:',
+                 '31.5 to 1250 Hz', 'the first frame at 0.016 s',
+                 'time_s,f0_hz,confidence', "input's sample rate"):
     assert needle in text, needle
 
 
@@ -102,3 +104,41 @@ def test_works_from_a_wheel_outside_the_checkout(dense10_weights,
   assert command.returncode == 0, command.stderr[-2000:]
   assert (work / 'melody_out' / 'demo.csv').is_file()
   assert command.stderr == ''  # quiet: no warnings or log lines
+
+
+# Runs the command in a fresh process; prints its status, the compilation
+# cache's hits and misses, and the heavy modules it imported.
+_FRESH_COMMAND = r'''
+import collections, sys
+import jax.monitoring
+events = collections.Counter()
+jax.monitoring.register_event_listener(
+    lambda name, **kwargs: events.update([name]))
+from jaxmelody import cli
+status = cli.main(sys.argv[1:])
+heavy = [m for m in ('mir_eval', 'tensorflow_datasets', 'grain', 'orbax',
+                     'optax', 'tensorboardX', 'matplotlib', 'pretty_midi')
+         if m in sys.modules]
+print(status, events['/jax/compilation_cache/cache_hits'],
+      events['/jax/compilation_cache/cache_misses'], ','.join(heavy) or '-')
+'''
+
+
+@pytest.mark.slow
+def test_a_second_process_loads_compiled_programs(songs, dense10_weights,
+                                                  tmp_path):
+  """Extraction imports no training or evaluation library, and the second
+  process finds every compiled program in the cache folder."""
+  env = dict(os.environ, JAXMELODY_CACHE_DIR=str(tmp_path / 'cache'))
+  runs = []
+  for _ in range(2):
+    out = subprocess.run(
+        [sys.executable, '-c', _FRESH_COMMAND, str(songs / 'a, b.wav'), '-o',
+         str(tmp_path / 'out'), '--checkpoint', str(dense10_weights)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs.append(out.stdout.split()[-4:])
+  (status, hits, misses, heavy), again = runs
+  assert (status, hits, heavy) == ('0', '0', '-') and int(misses) > 0
+  assert again == ['0', misses, '0', '-']
+  assert list((tmp_path / 'cache' / 'jax').glob('*-cache'))
