@@ -5,7 +5,8 @@
 
 All logic lives in the ``jaxmelody`` package; this file parses flags,
 dispatches a mode, and turns the project's errors into one ``error:`` line
-(exit status 2) instead of a traceback.
+(exit status 2, ``errors.exit_status``) instead of a traceback.
+``--mode=predict`` is the ``jaxmelody`` command (``apps.cli.predict``).
 """
 
 import logging as std_logging
@@ -43,10 +44,14 @@ _AUDIO = flags.DEFINE_string(
     'audio', '', 'predict: a file, comma-separated files, a folder or a glob; '
     'default: the bundled demo clip.')
 _OUTPUT_DIR = flags.DEFINE_string(
-    'output_dir', 'melody_out', 'predict: where <stem>.csv/.png/.wav go.')
+    'output_dir', 'melody_out',
+    'predict: where <stem>.csv/.png/.wav/.mid go.')
 _PLOT = flags.DEFINE_bool('plot', False, 'predict: also write <stem>.png.')
 _SONIFY = flags.DEFINE_bool(
     'sonify', False, 'predict: also write <stem>.melody.wav.')
+_MIDI = flags.DEFINE_bool('midi', False, 'predict: also write <stem>.mid.')
+_CONFIDENCE = flags.DEFINE_bool(
+    'confidence', False, 'predict: also write <stem>.confidence.csv.')
 _EVALUATE = flags.DEFINE_bool(
     'evaluate', False, 'export: then evaluate the exported model on '
     'config.eval.sets and record the scores in its info.json.')
@@ -55,49 +60,67 @@ _VERBOSE = flags.DEFINE_bool(
     'progress bars (hidden by default).')
 
 
-def _dispatch(config) -> int:
-  """Runs the chosen mode; returns the exit status."""
-  mode = _MODE.value
-  if mode == 'summary':
-    from jaxmelody import models  # pylint: disable=g-import-not-at-top
-    print(models.summary(config.model))
-    return 0
-  if mode == 'build':
-    from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
-    datasets.build_all(config)
-    return 0
-  if mode == 'predict':
-    from jaxmelody import predict_files  # pylint: disable=g-import-not-at-top
-    return predict_files.run_predict(
-        config, audio=_AUDIO.value, output_dir=_OUTPUT_DIR.value,
-        plot=_PLOT.value, sonify=_SONIFY.value, checkpoint=_CHECKPOINT.value,
-        workdir=_WORKDIR.value)
-  if mode == 'export':
-    from jaxmelody import export  # pylint: disable=g-import-not-at-top
-    return export.main(
-        config, _WORKDIR.value, _CHECKPOINT.value,
-        _OUTPUT_DIR.value if flags.FLAGS['output_dir'].present else None,
-        evaluate_sets=_EVALUATE.value)
-  if mode == 'eval':
-    from jaxmelody import evaluate  # pylint: disable=g-import-not-at-top
-    if not _WORKDIR.value:
-      raise errors.ConfigError('--mode=eval: --workdir is required (results '
-                               'go to <workdir>/eval/)')
-    evaluate.run_eval(config, _WORKDIR.value, _CHECKPOINT.value)
-    return 0
-  # mode == 'train'
-  if not _WORKDIR.value:
-    raise errors.ConfigError('--mode=train: --workdir is required')
+def _summary(config) -> int:
+  from jaxmelody.model import network  # pylint: disable=g-import-not-at-top
+  print(network.summary(config.model))
+  return 0
+
+
+def _build(config) -> int:
+  from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
+  datasets.build_all(config)
+  return 0
+
+
+def _predict(config) -> int:
+  # The jaxmelody command's implementation; --config.eval.decoder and
+  # --config.eval.voicing_threshold are its --decoder and --voicing-threshold.
+  from jaxmelody.apps import cli  # pylint: disable=g-import-not-at-top
+  return cli.predict(
+      config, _AUDIO.value, output_dir=_OUTPUT_DIR.value, plot=_PLOT.value,
+      sonify=_SONIFY.value, midi=_MIDI.value, confidence=_CONFIDENCE.value,
+      checkpoint=_CHECKPOINT.value, workdir=_WORKDIR.value)
+
+
+def _export(config) -> int:
+  from jaxmelody.training import export  # pylint: disable=g-import-not-at-top
+  return export.main(
+      config, _WORKDIR.value, _CHECKPOINT.value,
+      _OUTPUT_DIR.value if flags.FLAGS['output_dir'].present else None,
+      evaluate_sets=_EVALUATE.value)
+
+
+def _eval(config) -> int:
+  from jaxmelody.inference import evaluate  # pylint: disable=g-import-not-at-top
+  evaluate.run_eval(config, _workdir('eval', 'results go to <workdir>/eval/'),
+                    _CHECKPOINT.value)
+  return 0
+
+
+def _train(config) -> int:
+  workdir = _workdir('train')
   import jax  # pylint: disable=g-import-not-at-top
-  from jaxmelody import train  # pylint: disable=g-import-not-at-top
+  from jaxmelody.training import train  # pylint: disable=g-import-not-at-top
   if config.distributed:
     # Reads the coordinator address and process ids from the environment
     # (SLURM, TPU pods, or JAX_COORDINATOR_ADDRESS & co).
     jax.distributed.initialize()
   logging.info('JAX process %d/%d, local devices: %s', jax.process_index(),
                jax.process_count(), jax.local_devices())
-  train.train_and_evaluate(config, _WORKDIR.value)
+  train.train_and_evaluate(config, workdir)
   return 0
+
+
+_MODES = {'train': _train, 'eval': _eval, 'predict': _predict,
+          'summary': _summary, 'build': _build, 'export': _export}
+
+
+def _workdir(mode: str, why: str = '') -> str:
+  """--workdir, which ``mode`` requires."""
+  if not _WORKDIR.value:
+    raise errors.ConfigError(f'--mode={mode}: --workdir is required' +
+                             (f' ({why})' if why else ''))
+  return _WORKDIR.value
 
 
 def _parse_flags(argv):
@@ -158,34 +181,29 @@ class _QuietLibraries(std_logging.Filter):
     return not any(m in message for m in _CHATTER)
 
 
-def main(argv):
-  # JAX logs at INFO each accelerator backend it does not find; say only
-  # what matters.
+def _set_verbosity() -> None:
+  """Shows what a user can act on: progress bars, warnings, errors."""
+  # JAX logs at INFO each accelerator backend it does not find.
   std_logging.getLogger('jax._src.xla_bridge').setLevel(std_logging.WARNING)
   if _VERBOSE.value:
-    from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+    from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
     datasets.VERBOSE = True
   elif not flags.FLAGS['verbosity'].present:
-    # orbax and TFDS log every file operation at INFO; progress bars and
-    # warnings are what a user needs (-v 0 brings the INFO lines back).
+    # orbax and TFDS log every file operation at INFO (-v 0 brings the INFO
+    # lines back).
     logging.set_verbosity(logging.WARNING)
     std_logging.getLogger('absl').addFilter(_QuietLibraries())
+
+
+def main(argv):
   if len(argv) > 1:
     print(f'error: arguments: unexpected {" ".join(argv[1:])!r}',
           file=sys.stderr)
     return 2
-  try:
-    return _dispatch(_load_config())
-  except errors.Interrupted as e:  # asked to stop; what it reached is saved
-    print(f'stopped: {e}', file=sys.stderr)
-    return 130
-  except errors.JaxMelodyError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
-  except KeyboardInterrupt:
-    print('error: interrupted: the last saved checkpoint is kept',
-          file=sys.stderr)
-    return 130
+  _set_verbosity()
+  return errors.exit_status(
+      lambda: _MODES[_MODE.value](_load_config()),
+      interrupted='the last saved checkpoint is kept')
 
 
 if __name__ == '__main__':

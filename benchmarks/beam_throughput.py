@@ -2,7 +2,7 @@
 
 Usage (from the repository root, with the [beam] extra installed)::
 
-  python benchmarks/beam_throughput.py [--clips 100] [--seconds 10]
+  python -m benchmarks.beam_throughput [--clips 100] [--seconds 10]
       [--workers 2] [--checkpoint PATH]
 
 Writes ``--clips`` generated clips (``synth.synthesize``, ``--seconds``
@@ -28,18 +28,22 @@ import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# pylint: disable=g-import-not-at-top,wrong-import-position
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/beam_throughput.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'benchmarks.beam_throughput', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
 from benchmarks.report import load_avg, machine_info, update_results
 
 
 def _random_weights(folder: pathlib.Path) -> None:
   """Random dense10 variables in the pretrained-folder format."""
   import flax.serialization
-  from jaxmelody import default_config, models
-  variables = models.random_variables(
-      models.create_model(default_config.get_config().model))
+  from jaxmelody import default_config
+  from jaxmelody.model import network
+  variables = network.random_variables(
+      network.create_model(default_config.get_config().model))
   (folder / 'variables.msgpack').write_bytes(
       flax.serialization.msgpack_serialize(variables))
 
@@ -63,7 +67,7 @@ def main() -> None:
   args = parser.parse_args()
   before = load_avg()  # of whatever else runs on the machine
   import soundfile as sf
-  from jaxmelody import synth
+  from jaxmelody.data import synth
   bin_dir = pathlib.Path(sys.executable).parent
   with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
@@ -98,7 +102,7 @@ def main() -> None:
       f'ratio: {cli_s / beam_s:.2f}']
   print('\n'.join(lines))
   if not args.no_results:
-    command = 'python benchmarks/beam_throughput.py ' + ' '.join(sys.argv[1:])
+    command = 'python -m benchmarks.beam_throughput ' + ' '.join(sys.argv[1:])
     update_results('Beam extraction (beam_throughput.py)', '\n'.join([
         f'Command: `{command.strip()}`  ', f'Machine: {machine_info()}  ',
         f'Load average before: {before}', '', '```', *lines, '```']))

@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-  python benchmarks/cfp_speed.py [--seconds 60] [--repeats 3] [--no_results]
+  python -m benchmarks.cfp_speed [--seconds 60] [--repeats 3] [--no_results]
 
 Both run on a 60 s synthetic clip (noise plus gliding harmonic tones, fixed
 seed); JAX is warmed up once (compilation), then each is timed best of
@@ -14,18 +14,22 @@ unless --no_results.
 """
 
 import argparse
-import pathlib
+import os
 import sys
 import time
 
+import jax
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-# pylint: disable=g-import-not-at-top,wrong-import-position
-import jax
-from jaxmelody import cfp_numpy
-from jaxmelody import cfp
-from jaxmelody.features import FEATURES
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/cfp_speed.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'benchmarks.cfp_speed', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
+from jaxmelody.frontend import cfp
+from jaxmelody.frontend import cfp_reference
+from jaxmelody.frontend.feature_config import FEATURES
 
 
 def synthetic_clip(seconds: float, seed: int = 0) -> np.ndarray:
@@ -42,24 +46,14 @@ def synthetic_clip(seconds: float, seed: int = 0) -> np.ndarray:
   return audio.astype(np.float32)
 
 
-def best_time(fn, repeats: int) -> tuple[float, np.ndarray]:
-  """Best wall time of ``repeats`` calls of ``fn`` and its last result."""
-  best, out = float('inf'), None
-  for _ in range(repeats):
-    start = time.perf_counter()
-    out = fn()
-    best = min(best, time.perf_counter() - start)
-  return best, out
-
-
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--seconds', type=float, default=60.0)
   parser.add_argument('--repeats', type=int, default=3)
   parser.add_argument('--no_results', action='store_true')
   args = parser.parse_args()
-  from benchmarks.report import (load_avg, machine_info,
-                                          update_results)
+  from benchmarks.report import (best_time, load_avg, machine_info,
+                                 update_results)
   load_before = load_avg()
   lines = []
 
@@ -73,10 +67,13 @@ def main():
       f'{jax.device_count()} device(s); numpy {np.__version__}')
 
   start = time.perf_counter()
-  cfp.compute_cfp(audio)  # compiles
+  jax_out = cfp.compute_cfp(audio)  # compiles
   say(f'jax first call (compile + run): {time.perf_counter() - start:.2f} s')
-  jax_s, jax_out = best_time(lambda: cfp.compute_cfp(audio), args.repeats)
-  np_s, np_out = best_time(lambda: cfp_numpy.cfp_numpy(audio), args.repeats)
+  np_out = cfp_reference.cfp_numpy(audio)
+  jax_s = best_time(lambda: cfp.compute_cfp(audio), args.repeats,
+                    warm_up=False)
+  np_s = best_time(lambda: cfp_reference.cfp_numpy(audio), args.repeats,
+                   warm_up=False)
 
   diff = float(np.abs(jax_out - np_out).max())
   say(f'numpy (float64, complex FFTs): {np_s:.3f} s, '
@@ -88,7 +85,7 @@ def main():
     raise SystemExit(f'error: cfp_speed: JAX and NumPy disagree by {diff:.2e}')
   say(f'speedup: {np_s / jax_s:.2f}')
   if not args.no_results:
-    command = ' '.join(['python benchmarks/cfp_speed.py', *sys.argv[1:]])
+    command = ' '.join(['python -m benchmarks.cfp_speed', *sys.argv[1:]])
     update_results('CFP front end (cfp_speed.py)', '\n'.join([
         f'Command: `{command}`  ', f'Machine: {machine_info()}  ',
         f'Load average before: {load_before}; after: {load_avg()}', '',

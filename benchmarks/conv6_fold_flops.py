@@ -1,6 +1,6 @@
 """XLA's FLOP count of dense10's inference forward with and without the CONV6 fold.
 
-  python benchmarks/conv6_fold_flops.py [--config configs/dense10.py]
+  python -m benchmarks.conv6_fold_flops [--config configs/dense10.py]
       [--frames 256] [--no_results]
 
 Compiles the running-BatchNorm forward pass on 1 x 256 x frames x 3 twice:
@@ -15,20 +15,26 @@ benchmarks/RESULTS.md unless --no_results.
 
 import argparse
 import importlib.util
+import os
 import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmelody import decoder_fold
-from jaxmelody import models
-from jaxmelody.features import FEATURES
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/conv6_fold_flops.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'benchmarks.conv6_fold_flops', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.model import decoder_fold
+from jaxmelody.model import network
 
 SECTION = 'CONV6 fold FLOPs (conv6_fold_flops.py)'
 
@@ -42,7 +48,7 @@ def load_config(path):
 
 def forward_fns(model_config):
   """(model, plain forward, folded forward), both f(variables, x) -> logits."""
-  model = models.create_model(model_config)
+  model = network.create_model(model_config)
   repeats = int(model_config.input_repeats)
 
   def plain(variables, x):
@@ -54,7 +60,7 @@ def forward_fns(model_config):
     def conv6_folded(next_fun, args, kwargs, context):
       module = context.module
       if (context.method_name == '__call__'
-          and isinstance(module, models.PreActBlock)
+          and isinstance(module, network.PreActBlock)
           and module.name == 'conv6'):
         return decoder_fold.folded_block(module, args[0], valid, x.shape[-1],
                                          repeats)
@@ -77,8 +83,8 @@ def xla_flops(fn, variables, x) -> float:
 
 def random_variables(model, frames, seed=0):
   """Random weights with BatchNorm statistics that are not the identity."""
-  variables = models.init_variables(model, jax.random.PRNGKey(seed),
-                                    frames=frames)
+  variables = network.init_variables(model, jax.random.PRNGKey(seed),
+                                     frames=frames)
   rng = np.random.default_rng(seed)
 
   def perturb(path, a):
@@ -128,7 +134,7 @@ def main(argv=None):
   print(text)
   if not args.no_results:
     from benchmarks.report import update_results
-    update_results(SECTION, f'Command: `python benchmarks/conv6_fold_flops.py'
+    update_results(SECTION, f'Command: `python -m benchmarks.conv6_fold_flops'
                    f' --config {args.config} --frames {args.frames}`\n\n'
                    f'```\n{text}\n```')
 

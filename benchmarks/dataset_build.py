@@ -1,6 +1,6 @@
 """Build time and size on disk of the TFDS datasets.
 
-  python benchmarks/dataset_build.py [--datasets mir1k/centered,mir1k/msfcn,adc2004,synthetic_melody]
+  python -m benchmarks.dataset_build [--datasets mir1k/centered,mir1k/msfcn,adc2004,synthetic_melody]
       [--manual_root ../shared/data] [--no_results]
 
 Builds each dataset from scratch into a fresh temporary data_dir (never
@@ -12,16 +12,23 @@ benchmarks/RESULTS.md unless --no_results.
 """
 
 import argparse
+import os
 import pathlib
 import sys
 import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
+
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/dataset_build.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'benchmarks.dataset_build', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
 from configs import dense10
-from jaxmelody import datasets
+from jaxmelody.data import datasets
 
 SECTION = 'Dataset builds (dataset_build.py)'
 DEFAULT = 'mir1k/centered,mir1k/msfcn,adc2004,synthetic_melody'
@@ -68,7 +75,7 @@ def main(argv=None):
   if not args.no_results:
     from benchmarks.report import (load_avg, machine_info,
                                             update_results)
-    update_results(SECTION, f'Command: `python benchmarks/dataset_build.py '
+    update_results(SECTION, f'Command: `python -m benchmarks.dataset_build '
                    f'--datasets {args.datasets}`  \nMachine: {machine_info()}'
                    f'  \nLoad average after: {load_avg()}\n\n'
                    + '\n'.join(rows))

@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-  python benchmarks/dense_conv_speed.py [--batch 16] [--repeats 3]
+  python -m benchmarks.dense_conv_speed [--batch 16] [--repeats 3]
       [--no_results]
 
 For each of dense10's five dense layers (3x3, dilation 3/6/12/18/24, input
@@ -17,35 +17,27 @@ its section of benchmarks/RESULTS.md unless ``--no_results``.
 """
 
 import argparse
-import pathlib
+import os
 import sys
-import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# pylint: disable=g-import-not-at-top,wrong-import-position,protected-access
+# pylint: disable=protected-access
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.report import load_avg, machine_info, update_results
-from jaxmelody import conv_kernels
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/dense_conv_speed.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'benchmarks.dense_conv_speed', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
+from benchmarks.report import best_time, load_avg, machine_info, update_results
+from jaxmelody.model import conv_kernels
 from jaxmelody import runtime
 
 SECTION = 'Dense-layer forward convolutions (dense_conv_speed.py)'
 LAYERS = ((3, 3), (13, 6), (23, 12), (33, 18), (43, 24))  # (channels, rate)
 FEATURES = 10
-
-
-def best_time(fn, *args, repeats: int) -> float:
-  """Seconds of the fastest of ``repeats`` calls after one warm-up call."""
-  jax.block_until_ready(fn(*args))
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    times.append(time.perf_counter() - start)
-  return min(times)
 
 
 def measure(batch: int, repeats: int) -> list[dict]:
@@ -61,8 +53,8 @@ def measure(batch: int, repeats: int) -> list[dict]:
     want = xla(x, kernel)
     diff = float(jnp.linalg.norm(shifted(x, kernel) - want)
                  / jnp.linalg.norm(want))
-    t_xla = best_time(xla, x, kernel, repeats=repeats)
-    t_shifted = best_time(shifted, x, kernel, repeats=repeats)
+    t_xla = best_time(lambda: xla(x, kernel), repeats)
+    t_shifted = best_time(lambda: shifted(x, kernel), repeats)
     rows.append({'channels': channels, 'rate': rate, 'xla_s': t_xla,
                  'shifted_s': t_shifted, 'ratio': t_xla / t_shifted,
                  'rel_diff': diff})
@@ -71,7 +63,7 @@ def measure(batch: int, repeats: int) -> list[dict]:
 
 def report(batch: int, repeats: int, rows: list[dict]) -> str:
   lines = [
-      f'Command: `python benchmarks/dense_conv_speed.py --batch {batch} '
+      f'Command: `python -m benchmarks.dense_conv_speed --batch {batch} '
       f'--repeats {repeats}`  ',
       f'{machine_info()}  ',
       f'Load average before: {load_avg()}  ',

@@ -2,16 +2,16 @@
 
 Usage (from the repository root)::
 
-  python benchmarks/inference_bound.py [--repeats 4] [--frames 2048]
+  python -m benchmarks.inference_bound [--repeats 4] [--frames 2048]
 
 On one window of ``--frames`` frames (the longest pad length), batch 1, it
 times the plain forward (``InferenceModel``, flax module with masked
-BatchNorm), the fast forward (``fast_inference.apply_masked``, XLA
+BatchNorm), the fast forward (``folded_forward.apply_masked``, XLA
 convolutions), and every convolution the fast forward runs, alone, on random
-inputs of its shape, in each formulation ``fast_inference`` offers: XLA's
+inputs of its shape, in each formulation ``model.folded_forward`` offers: XLA's
 (``conv_kernels.xla_conv``), one product and nine shifted adds
 (``conv_kernels._shifted_conv``) and gathered-row products
-(``fast_inference._chunked_conv``), the last two for the dilated layers.
+(``folded_forward._chunked_conv``), the last two for the dilated layers.
 All runs alternate (best of ``--repeats`` each), with the bundled weights.
 
 Then it profiles both forwards (``train_profile.op_profile``: XLA's
@@ -29,25 +29,27 @@ formulation) and ``forward_gflops_fast`` serve inference_speed.py.
 """
 
 import argparse
+import functools
 import os
-import pathlib
 import sys
-import time
 
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# pylint: disable=g-import-not-at-top,wrong-import-position
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/inference_bound.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'benchmarks.inference_bound', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
 from benchmarks import train_profile
-from benchmarks.report import load_avg, machine_info, update_results
+from benchmarks.report import best_time, load_avg, machine_info, update_results
 
 SECTION = 'Bound on the fast inference forward (inference_bound.py)'
 
 
 def conv_shapes(model) -> list[tuple[str, int, int, int]]:
   """(name, input channels, output channels, dilation) of each convolution
-  ``fast_inference.apply_masked`` runs, in order."""
+  ``folded_forward.apply_masked`` runs, in order."""
   # The stack carries the clip indicator as one more channel (see
   # fast_inference); CONV6 reads the stack only (the input copies fold into
   # its first channels); the next block adds the voicing map's channel.
@@ -65,14 +67,14 @@ def conv_shapes(model) -> list[tuple[str, int, int, int]]:
 
 
 def forward_gflops_fast(model, frames: int = 256) -> float:
-  """XLA's FLOP count (1e9) of ``fast_inference.apply_masked``, batch 1."""
+  """XLA's FLOP count (1e9) of ``folded_forward.apply_masked``, batch 1."""
   import jax  # pylint: disable=g-import-not-at-top
-  from jaxmelody import fast_inference  # pylint: disable=g-import-not-at-top
+  from jaxmelody.model import folded_forward  # pylint: disable=g-import-not-at-top
   shapes = jax.tree_util.tree_map(
       lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), model.variables)
   x = jax.ShapeDtypeStruct((1, 256, frames, 3), np.float32)
   n = jax.ShapeDtypeStruct((), np.int32)
-  cost = jax.jit(fast_inference.apply_masked, static_argnums=0).lower(
+  cost = jax.jit(folded_forward.apply_masked, static_argnums=0).lower(
       model.model, shapes, x, n).compile().cost_analysis()
   if isinstance(cost, (list, tuple)):
     cost = cost[0]
@@ -91,40 +93,21 @@ def model_alone(config, variables, feats, repeats) -> dict:
   compiled for every pad length before the first timing; runs alternate so
   a change of machine load hits all alike; best of ``repeats`` each.
   """
-  from jaxmelody import inference  # pylint: disable=g-import-not-at-top
+  from jaxmelody.inference import engine  # pylint: disable=g-import-not-at-top
   variants = {'plain': (False, 'xla'), 'fast': (True, 'xla'),
               'chunked': (True, 'chunked'), 'shifted': (True, 'shifted')}
   ims = {}
   for name, (fast, conv) in variants.items():
     c = config.copy_and_resolve_references()
     c.eval.fast_inference, c.eval.fast_inference_conv = fast, conv
-    ims[name] = inference.from_config(c, variables)
+    ims[name] = engine.from_config(c, variables)
     assert ims[name].fast == fast, name
     ims[name].warm_up()
-  best = dict.fromkeys(ims, float('inf'))
-  for _ in range(repeats):
-    for name, m in ims.items():
-      start = time.perf_counter()
-      m.logits(feats)
-      best[name] = min(best[name], time.perf_counter() - start)
+  best = best_time({name: functools.partial(m.logits, feats)
+                    for name, m in ims.items()}, repeats, warm_up=False)
   n = feats.shape[-1]
   out = {f'{name}_frames_per_s': n / t for name, t in best.items()}
   return out
-
-
-def best_of(timers, repeats: int) -> dict:
-  """Best wall time of each timer (fn, args), runs interleaved, after one
-  untimed call each (compiles)."""
-  import jax  # pylint: disable=g-import-not-at-top
-  for fn, a in timers.values():
-    jax.block_until_ready(fn(*a))
-  best = dict.fromkeys(timers, float('inf'))
-  for _ in range(repeats):
-    for key, (fn, a) in timers.items():
-      start = time.perf_counter()
-      jax.block_until_ready(fn(*a))
-      best[key] = min(best[key], time.perf_counter() - start)
-  return best
 
 
 def main():
@@ -137,22 +120,27 @@ def main():
   runtime.reexec_with_tuned_malloc()  # as run.py and the jaxmelody command
   import jax
   # pylint: disable-next=g-import-not-at-top
-  from jaxmelody import (conv_kernels, fast_inference, inference, models,
-                         predict, weights)
+  from jaxmelody.inference import api
+  from jaxmelody.inference import engine
+  from jaxmelody.inference import weights
+  from jaxmelody.model import conv_kernels
+  from jaxmelody.model import folded_forward
+  from jaxmelody.model import network
   load_before = load_avg()
-  config = predict.default_config()
+  config = api.default_config()
   variables = weights.resolve_variables(None, config)
   width = args.frames
   rng = np.random.default_rng(0)
   cfp = rng.random((3, 256, width), np.float32)
-  forwards = {name: inference.InferenceModel(
+  forwards = {name: engine.InferenceModel(
       config.model, variables, pad_lengths=(width,), fast=name == 'fast')
               for name in ('plain', 'fast')}
-  timers = {name: (im.logits, (cfp,)) for name, im in forwards.items()}
+  timers = {name: functools.partial(im.logits, cfp)
+            for name, im in forwards.items()}
   model = forwards['fast'].model
   impls = {'xla': conv_kernels.xla_conv,
            'shifted': conv_kernels._shifted_conv,  # pylint: disable=protected-access
-           'chunked': fast_inference._chunked_conv}  # pylint: disable=protected-access
+           'chunked': folded_forward._chunked_conv}  # pylint: disable=protected-access
   shapes = conv_shapes(model)
   for name, c, f, d in shapes:
     x = rng.standard_normal((1, 256, width, c), np.float32)
@@ -160,8 +148,8 @@ def main():
     for impl, fn in impls.items():
       if impl == 'xla' or d > 1:
         jitted = jax.jit(lambda a, w, fn=fn, d=d: fn(a, w, d))
-        timers[(name, impl)] = (jitted, (x, k))
-  best = best_of(timers, args.repeats)
+        timers[(name, impl)] = functools.partial(jitted, x, k)
+  best = best_time(timers, args.repeats)
   rows, flops, peak, saving = [], 0.0, 0.0, 0.0
   for name, c, f, d in shapes:
     gflop = 2 * 9 * c * f * 256 * width / 1e9
@@ -178,7 +166,7 @@ def main():
   # XLA's operation times inside each forward (the fast one's convolutions
   # are XLA's, which it runs as it runs them there).
   prof = {}
-  x = models.cfp_to_input(cfp)[None]
+  x = network.cfp_to_input(cfp)[None]
   for name, im in forwards.items():
     call = (im.variables, x, np.int32(width), False)
     hlo = im._forward.lower(*call).compile().as_text()  # pylint: disable=protected-access
@@ -189,7 +177,7 @@ def main():
       p['kinds'].items(), key=lambda kv: -kv[1])) for n, p in prof.items()}
   convs = prof['fast']['kinds'].get('conv forward', 0.0) / 1e3 - saving
   body = '\n'.join([
-      f'Command: `python benchmarks/inference_bound.py'
+      f'Command: `python -m benchmarks.inference_bound'
       f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
       f'Machine: {machine_info()}  ',
       f'Load average before: {load_before}; after: {load_avg()}  ',

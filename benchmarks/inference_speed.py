@@ -2,26 +2,27 @@
 
 Usage (from the repository root)::
 
-  python benchmarks/inference_speed.py [--limit 20] [--seconds 60] \
+  python -m benchmarks.inference_speed [--limit 20] [--seconds 60] \
       [--checkpoint path/to/weights.pkl]
-  python benchmarks/inference_speed.py --quick   # does it run? (no figures)
-  python benchmarks/inference_speed.py \
+  python -m benchmarks.inference_speed --quick   # does it run? (no figures)
+  python -m benchmarks.inference_speed \
       --xla_flags=--xla_cpu_multi_thread_eigen=false  # under an XLA:CPU flag
 
 Runs ``extract_melody``'s pipeline (decode + resample, CFP, model, argmax
-decoding) with the API's default config (``predict.default_config``:
+decoding) with the API's default config (``api.default_config``:
 dense10, running-average BatchNorm; the plain forward unless the config
 turns ``eval.fast_inference`` on) and the weights of
 ``--checkpoint`` (default: the bundled pretrained model, what
 ``extract_melody`` uses; the authors' ``.pkl`` has the same architecture
 and so the same speed) on the default backend:
 
-- clip: a 60 s mixture from ``jaxmelody.synth`` (several seeds joined) written
-  as a 44.1 kHz wav, so resampling is exercised; every pad length and the
+- clip: a 60 s mixture from ``jaxmelody.data.synth`` (several seeds joined)
+  written as a 44.1 kHz wav, so resampling is exercised; every pad length and the
   CFP compiled first, one warm-up call, then best of ``--repeats``; plus the
   model alone (``InferenceModel.logits`` on the clip's CFP) in frames/s for
   the plain formulation (flax module, BatchNorm outputs masked) and the fast
-  one (``fast_inference.apply_masked``), interleaved, best of ``--repeats`` each;
+  one (``folded_forward.apply_masked``), interleaved, best of ``--repeats``
+  each;
   (how fast the fast one could be at most: ``inference_bound.py``);
 - mir1k: the MIR-1K test set (260 clips of leon, yifen, stool, titon,
   tammy), or its first ``--limit`` clips, after compiling every pad length
@@ -45,8 +46,14 @@ import time
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
+
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/inference_speed.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'benchmarks.inference_speed', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
 from benchmarks.inference_bound import forward_gflops_fast, model_alone
 from benchmarks.report import (SHARED, load_avg, machine_info,
                                peak_rss_mib, update_results)
@@ -57,7 +64,9 @@ STAGES = ('load', 'cfp', 'model', 'decode')
 
 def timed_extract(path, model) -> tuple[float, dict[str, float]]:
   """Runs one file through the pipeline: (audio s, {stage: seconds})."""
-  from jaxmelody import audio, cfp, pitch  # pylint: disable=g-import-not-at-top
+  from jaxmelody.frontend import audio  # pylint: disable=g-import-not-at-top
+  from jaxmelody.frontend import cfp  # pylint: disable=g-import-not-at-top
+  from jaxmelody.frontend import pitch  # pylint: disable=g-import-not-at-top
   t = [time.perf_counter()]
   samples = audio.load_audio(path)  # decode + resample to 16 kHz (polyphase)
   t.append(time.perf_counter())
@@ -65,33 +74,35 @@ def timed_extract(path, model) -> tuple[float, dict[str, float]]:
   t.append(time.perf_counter())
   logits = model.logits(feats)  # jitted forward, result back on the host
   t.append(time.perf_counter())
-  pitch.decode(logits)
+  pitch.argmax_hz(logits)
   t.append(time.perf_counter())
   seconds = len(samples) / 16000
   return seconds, {s: t[i + 1] - t[i] for i, s in enumerate(STAGES)}
 
 
 def _model(args):
-  from jaxmelody import predict  # pylint: disable=g-import-not-at-top
-  config = predict.default_config()  # dense10, running BatchNorm
+  from jaxmelody.inference import api  # pylint: disable=g-import-not-at-top
+  config = api.default_config()  # dense10, running BatchNorm
   if args.fast_conv:
     config.eval.fast_inference_conv = args.fast_conv
-  return config, predict.get_model(config, args.checkpoint)
+  return config, api.get_model(config, args.checkpoint)
 
 
 def weights_used(checkpoint) -> str:
-  """The weights ``predict.get_model`` resolves ``--checkpoint`` to, as a
+  """The weights ``api.get_model`` resolves ``--checkpoint`` to, as a
   path relative to the repository root (no machine's absolute paths)."""
-  from jaxmelody import predict, weights  # pylint: disable=g-import-not-at-top
+  from jaxmelody.inference import api  # pylint: disable=g-import-not-at-top
+  from jaxmelody.inference import weights  # pylint: disable=g-import-not-at-top
   path = (os.path.abspath(checkpoint) if checkpoint else
-          str(weights.PRETRAINED_DIR / predict.default_config().model.name))
+          str(weights.PRETRAINED_DIR / api.default_config().model.name))
   return os.path.relpath(path, ROOT)
 
 
 def config_used() -> str:
-  """Where ``predict.default_config`` takes the config from."""
+  """Where ``api.default_config`` takes the config from."""
   # pylint: disable-next=g-import-not-at-top
-  from jaxmelody import default_config, weights
+  from jaxmelody import default_config
+  from jaxmelody.inference import weights
   name = default_config.get_config().model.name
   bundled = weights.PRETRAINED_DIR / name / 'config.json'
   if bundled.is_file():
@@ -105,8 +116,8 @@ def warm_up(model) -> float:
   Returns:
     seconds taken.
   """
-  from jaxmelody import cfp  # pylint: disable=g-import-not-at-top
-  from jaxmelody.features import FEATURES  # pylint: disable=g-import-not-at-top
+  from jaxmelody.frontend import cfp  # pylint: disable=g-import-not-at-top
+  from jaxmelody.frontend.feature_config import FEATURES  # pylint: disable=g-import-not-at-top
   start = time.perf_counter()
   model.warm_up()
   rng = np.random.default_rng(0)
@@ -121,7 +132,10 @@ def worker_clip(args) -> dict:
   """The 60 s clip at 44.1 kHz: warm-up, best of repeats, model alone."""
   import soundfile as sf  # pylint: disable=g-import-not-at-top
   # pylint: disable-next=g-import-not-at-top
-  from jaxmelody import cfp, models, predict, synth
+  from jaxmelody.data import synth
+  from jaxmelody.frontend import cfp
+  from jaxmelody.inference import api
+  from jaxmelody.model import network
   sr, each = 44100, 6.0
   audio = np.concatenate([synth.synthesize(seed, each, sr=sr).audio
                           for seed in range(int(np.ceil(args.seconds / each)))])
@@ -139,13 +153,13 @@ def worker_clip(args) -> dict:
     runs = [timed_extract(path, model) for _ in range(args.repeats)]
     seconds, stages = min(runs, key=lambda r: sum(r[1].values()))
     start = time.perf_counter()
-    predict.extract_melody(path, checkpoint=args.checkpoint, config=config)
+    api.extract_melody(path, checkpoint=args.checkpoint, config=config)
     api_s = time.perf_counter() - start
-    samples = predict.audio_lib.load_audio(path)
+    samples = api.audio_lib.load_audio(path)
   feats = cfp.compute_cfp(samples)
   rss = peak_rss_mib()  # the pipeline's, before a second model is built
   alone = model_alone(config, model.variables, feats, args.repeats)
-  gflops = models.forward_gflops(model.model, model.variables, frames=256)
+  gflops = network.forward_gflops(model.model, model.variables, frames=256)
   import jax  # pylint: disable=g-import-not-at-top
   return {'audio_s': seconds, 'stages': stages, 'load_weights_s': load_s,
           'compile_s': compile_s, 'warmup_s': warm_s,
@@ -232,9 +246,11 @@ def main():
   load_before = load_avg()
   out = {}
   for part in ('clip', 'mir1k'):
-    cmd = [sys.executable, __file__, f'--worker={part}'] + [
-        a for a in sys.argv[1:] if a != '--no_results']
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    cmd = [sys.executable, '-m', 'benchmarks.inference_speed',
+           f'--worker={part}'] + [
+               a for a in sys.argv[1:] if a != '--no_results']
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          check=False)
     lines = [l for l in proc.stdout.splitlines() if l.startswith('RESULT ')]
     if proc.returncode or not lines:
       raise SystemExit(f'error: inference_speed: {part} worker failed:\n'
@@ -244,11 +260,11 @@ def main():
   model_share = clip['stages']['model'] / sum(clip['stages'].values())
   gflop_s = (clip['plain_frames_per_s'] / 256
              * clip['gflops_per_256_frames'])
-  formulation = (f'fast (folded BatchNorm, `fast_inference.apply_masked`, '
+  formulation = (f'fast (folded BatchNorm, `folded_forward.apply_masked`, '
                  f'{mir["fast_conv"]} convolutions)' if mir['fast'] else
                  'plain (flax module, masked BatchNorm)')
   body = '\n'.join([
-      f'Command: `python benchmarks/inference_speed.py'
+      f'Command: `python -m benchmarks.inference_speed'
       f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
       f'Machine: {machine_info()}  ',
       f'Backend: {clip["backend"]} ({", ".join(clip["devices"])})  ',

@@ -1,10 +1,10 @@
 """Peak memory of ``extract_melody`` on a long song.
 
-  python benchmarks/long_song_memory.py [--minutes 10] [--checkpoint PATH]
+  python -m benchmarks.long_song_memory [--minutes 10] [--checkpoint PATH]
       [--no_results]
 
 Writes a synthetic mixture of ``--minutes`` minutes at 44.1 kHz (16-bit
-wav, ``jaxmelody.synth``) to a temporary folder, then runs
+wav, ``jaxmelody.data.synth``) to a temporary folder, then runs
 ``jaxmelody.extract_melody(path, checkpoint=...)`` once in a fresh child
 process and prints the child's peak resident memory (its VmHWM) and its
 wall time. ``--checkpoint`` defaults to the bundled
@@ -22,8 +22,6 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# pylint: disable=g-import-not-at-top,wrong-import-position
 SECTION = 'Long-song memory (long_song_memory.py)'
 RELEASED = (ROOT.parent / 'shared' / 'reference' / 'msfcn' /
             'train_single_for_pitch_epoch_22.pkl')
@@ -49,7 +47,7 @@ def default_checkpoint() -> str:
 def write_song(path, minutes: float, seed: int = 0) -> float:
   """Writes the mixture; returns its duration in seconds."""
   import soundfile as sf
-  from jaxmelody import synth
+  from jaxmelody.data import synth
   clip = synth.synthesize(seed, 60.0 * minutes, sr=44100)
   sf.write(path, clip.audio, 44100, subtype='PCM_16')
   return len(clip.audio) / 44100
@@ -95,10 +93,15 @@ def main(argv=None):
   print(text)
   if not args.no_results:
     from benchmarks.report import machine_info, update_results
-    update_results(SECTION, f'Command: `python benchmarks/long_song_memory.py'
+    update_results(SECTION, f'Command: `python -m benchmarks.long_song_memory'
                    f' --minutes {args.minutes:g}`  \nMachine: '
                    f'{machine_info()}\n\n```\n{text}\n```')
 
 
 if __name__ == '__main__':
+  if not __package__:
+    # `python benchmarks/long_song_memory.py` from the repository root: rerun
+    # as the module, so that the repository's packages import.
+    os.execv(sys.executable, [sys.executable, '-m',
+                              'benchmarks.long_song_memory', *sys.argv[1:]])
   main()

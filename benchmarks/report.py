@@ -8,10 +8,14 @@ differ from one sitting to the next.
 """
 
 import datetime
+import json
 import os
 import pathlib
 import platform
 import resource
+import time
+
+import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'benchmarks' / 'RESULTS.md'
@@ -61,6 +65,70 @@ def update_results(section: str, body: str) -> None:
   RESULTS.write_text('\n'.join(kept), encoding='utf-8')
 
 
+def best_time(timers, repeats: int, *, warm_up: bool = True):
+  """Seconds of the fastest of ``repeats`` calls, JAX's results waited for.
+
+  Args:
+    timers: a function of no arguments, or a dict of them; a dict's are
+      called in turn, so that a change of machine load hits all alike.
+    repeats: timed calls of each.
+    warm_up: first one untimed call of each (JAX compiles on it).
+
+  Returns:
+    a float for one function, else a dict of floats with ``timers``' keys.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  fns = timers if isinstance(timers, dict) else {None: timers}
+  if warm_up:
+    for fn in fns.values():
+      jax.block_until_ready(fn())
+  best = dict.fromkeys(fns, float('inf'))
+  for _ in range(repeats):
+    for key, fn in fns.items():
+      start = time.perf_counter()
+      jax.block_until_ready(fn())
+      best[key] = min(best[key], time.perf_counter() - start)
+  return best if isinstance(timers, dict) else best[None]
+
+
 def peak_rss_mib() -> float:
   """Peak resident memory of this process (Linux ru_maxrss is in KiB)."""
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bundled_name() -> str:
+  """'bundled dense10 step N' (the step from its info.json)."""
+  from jaxmelody.inference import weights  # pylint: disable=g-import-not-at-top
+  info = weights.PRETRAINED_DIR / 'dense10' / 'info.json'
+  try:
+    step = json.loads(info.read_text(encoding='utf-8'))['scores']['step']
+  except (OSError, ValueError, KeyError):
+    step = '?'
+  return f'bundled dense10 step {step}'
+
+
+def clip_logits(model, source, cache):
+  """[(logits [T, 257], times [T], reference Hz [T])] of every clip.
+
+  Args:
+    model: an ``engine.InferenceModel``.
+    source: a dataset of examples with 'cfp', 'times' and 'f0_hz'.
+    cache: an .npz file that keeps the logits between runs, or ''.
+  """
+  import tqdm  # pylint: disable=g-import-not-at-top
+  if cache and os.path.isfile(cache):
+    with np.load(cache) as z:
+      return [(z[f'l{i}'], z[f't{i}'], z[f'r{i}'])
+              for i in range(int(z['n']))]
+  clips = []
+  for i in tqdm.trange(len(source), desc='logits', unit='clip'):
+    example = source[i]
+    clips.append((model.logits(example['cfp']),
+                  np.asarray(example['times'], np.float64),
+                  np.asarray(example['f0_hz'], np.float64)))
+  if cache:
+    arrays = {'n': len(clips)}
+    for i, (l, t, r) in enumerate(clips):
+      arrays.update({f'l{i}': l, f't{i}': t, f'r{i}': r})
+    np.savez(cache, **arrays)
+  return clips

@@ -12,28 +12,31 @@ streaming real-time factor is seconds of audio per second spent in
 the Viterbi lag), and the offline ``extract_melody`` speed on the same audio
 in the same run.
 
-  python benchmarks/stream_latency.py [--seconds=30] [--chunks_ms=20,100,500]
+  python -m benchmarks.stream_latency [--seconds=30] [--chunks_ms=20,100,500]
       [--decoder=viterbi] [--lag=32] [--step=32] [--audio=FILE] [--no_results]
 
 Each chunk size takes about --seconds of wall time (real-time pacing).
 """
 
 import argparse
-import pathlib
+import os
 import sys
 import time
 
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# pylint: disable=g-import-not-at-top,wrong-import-position
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/stream_latency.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'benchmarks.stream_latency', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
 from benchmarks.report import machine_info, update_results
-from jaxmelody import audio as audio_lib
 from jaxmelody import errors
-from jaxmelody import predict
-from jaxmelody import stream
-from jaxmelody import stream_decode
+from jaxmelody.frontend import audio as audio_lib
+from jaxmelody.inference import api
+from jaxmelody.inference import stream
+from jaxmelody.inference import stream_decode
 
 SECTION = 'Streaming delay and speed (stream_latency.py)'
 SR = 16000
@@ -41,7 +44,7 @@ SR = 16000
 
 def _clip(path, seconds: float) -> np.ndarray:
   """``seconds`` of 16 kHz audio: the file, repeated as needed."""
-  x = audio_lib.load_audio(path or predict.DEMO_AUDIO)
+  x = audio_lib.load_audio(path or api.DEMO_AUDIO)
   reps = int(np.ceil(seconds * SR / len(x)))
   return np.tile(x, reps)[:int(seconds * SR)]
 
@@ -87,9 +90,9 @@ def main() -> int:
   x = _clip(args.audio, args.seconds)
   kwargs = {'decoder': args.decoder, 'lag': args.lag, 'step': args.step}
 
-  predict.extract_melody(x[:SR], SR)  # compile, then time the offline path
+  api.extract_melody(x[:SR], SR)  # compile, then time the offline path
   t0 = time.perf_counter()
-  predict.extract_melody(x, SR, decoder=args.decoder)
+  api.extract_melody(x, SR, decoder=args.decoder)
   offline = len(x) / SR / (time.perf_counter() - t0)
 
   s = stream.MelodyStream(SR, **kwargs)
@@ -118,15 +121,11 @@ def main() -> int:
                  f'{len(x) / SR / busy:21.1f}')
     print(lines[-1] if len(lines) > 5 else '\n'.join(lines), flush=True)
   if not args.no_results:
-    update_results(SECTION, f'Command: `python benchmarks/stream_latency.py '
+    update_results(SECTION, f'Command: `python -m benchmarks.stream_latency '
                    f'{" ".join(sys.argv[1:])}`  \nMachine: {machine_info()}'
                    '\n\n```\n' + '\n'.join(lines) + '\n```')
   return 0
 
 
 if __name__ == '__main__':
-  try:
-    sys.exit(main())
-  except errors.JaxMelodyError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  sys.exit(errors.exit_status(main))

@@ -7,30 +7,32 @@ each lag, pushed 8 frames at a time, and scored like ``--mode=eval``
 (mean over clips, percent). The stream's running CFP maximum is not part of
 this comparison.
 
-  python benchmarks/stream_viterbi_oa.py --manual_root=../shared/data \\
+  python -m benchmarks.stream_viterbi_oa --manual_root=../shared/data \\
       [--checkpoint=DIR] [--lags=0,4,8,16,32,64] [--logits_cache=F]
 """
 
 import argparse
-import pathlib
+import os
 import sys
 
 import numpy as np
 import tqdm
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# pylint: disable=g-import-not-at-top,wrong-import-position
-from benchmarks.decoder_sweep import _bundled, _clip_logits
-from benchmarks.report import machine_info, update_results
-from jaxmelody import datasets
-from jaxmelody import decoding
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/stream_viterbi_oa.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable, [sys.executable, '-m',
+                            'benchmarks.stream_viterbi_oa', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
+from benchmarks.report import bundled_name, clip_logits, machine_info, update_results
+from jaxmelody.data import datasets
 from jaxmelody import default_config
 from jaxmelody import errors
-from jaxmelody import evaluate
-from jaxmelody import inference
-from jaxmelody import stream_decode
-from jaxmelody import weights
+from jaxmelody.inference import decoding
+from jaxmelody.inference import engine
+from jaxmelody.inference import evaluate
+from jaxmelody.inference import stream_decode
+from jaxmelody.inference import weights
 
 SECTION = 'Streaming Viterbi on validation (stream_viterbi_oa.py)'
 
@@ -51,10 +53,10 @@ def main() -> int:
   args = parser.parse_args()
   config = default_config.get_config()
   config.data.manual_root = args.manual_root
-  model = inference.from_config(
+  model = engine.from_config(
       config, weights.resolve_variables(args.checkpoint or None, config))
   source = datasets.get_source('mir1k', 'validation', config.data)
-  clips = _clip_logits(model, source, args.logits_cache)
+  clips = clip_logits(model, source, args.logits_cache)
   lags = [int(v) for v in args.lags.split(',')]
   rows = {'offline viterbi': [], 'offline argmax': []}
   rows.update({f'stream viterbi lag {lag}': [] for lag in lags})
@@ -71,18 +73,14 @@ def main() -> int:
     lines.append(f'{label:28s} {m["VR"]:6.2f} {m["VFA"]:6.2f} {m["RPA"]:6.2f}'
                  f' {m["RCA"]:6.2f} {m["OA"]:6.2f}')
   head = (f'MIR-1K validation ({len(clips)} clips), weights: '
-          f'{args.checkpoint or _bundled()}; VR / VFA / RPA / RCA / OA')
+          f'{args.checkpoint or bundled_name()}; VR / VFA / RPA / RCA / OA')
   print(head, *lines, sep='\n')
   if not args.no_results:
-    update_results(SECTION, f'Command: `python benchmarks/stream_viterbi_oa.py'
+    update_results(SECTION, f'Command: `python -m benchmarks.stream_viterbi_oa'
                    f' {" ".join(sys.argv[1:])}`  \nMachine: {machine_info()}'
                    f'\n\n```\n{head}\n' + '\n'.join(lines) + '\n```')
   return 0
 
 
 if __name__ == '__main__':
-  try:
-    sys.exit(main())
-  except errors.JaxMelodyError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  sys.exit(errors.exit_status(main))

@@ -2,9 +2,9 @@
 
 Usage (from the repository root, with the package installed)::
 
-  python benchmarks/time_to_melody.py [--song_seconds 180] [--repeats 3]
+  python -m benchmarks.time_to_melody [--song_seconds 180] [--repeats 3]
       [--checkpoint PATH] [--no_results]
-  python benchmarks/time_to_melody.py --song_seconds 20 --repeats 1 \
+  python -m benchmarks.time_to_melody --song_seconds 20 --repeats 1 \
       --no_results   # does it run? (no figures worth keeping)
 
 Runs the installed ``jaxmelody`` command as a fresh process, as a user
@@ -42,8 +42,14 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
+
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/time_to_melody.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'benchmarks.time_to_melody', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
 from benchmarks.report import load_avg, machine_info, update_results
 
 
@@ -51,7 +57,7 @@ def write_song(path: pathlib.Path, seconds: float, sr: int = 44100) -> float:
   """A stereo mp3 of joined synthetic clips; returns its duration (s)."""
   import numpy as np
   import soundfile as sf
-  from jaxmelody import synth
+  from jaxmelody.data import synth
   each = 6.0
   mono = np.concatenate([synth.synthesize(seed, each, sr=sr).audio
                          for seed in range(int(np.ceil(seconds / each)))])
@@ -84,16 +90,20 @@ def warm_worker(path: str, repeats: int, checkpoint: str) -> dict:
   """In its own process: extract_melody warm, and the decoders alone."""
   import librosa
   import numpy as np
-  from jaxmelody import audio, cfp, decoding, pitch, predict
-  from jaxmelody.features import FEATURES
+  from jaxmelody.frontend import audio
+  from jaxmelody.frontend import cfp
+  from jaxmelody.frontend.feature_config import FEATURES
+  from jaxmelody.frontend import pitch
+  from jaxmelody.inference import api
+  from jaxmelody.inference import decoding
   checkpoint = checkpoint or None
-  predict.extract_melody(path, checkpoint=checkpoint)  # compile everything
+  api.extract_melody(path, checkpoint=checkpoint)  # compile everything
   extract_s = []
   for _ in range(repeats):
     start = time.perf_counter()
-    melody = predict.extract_melody(path, checkpoint=checkpoint)
+    melody = api.extract_melody(path, checkpoint=checkpoint)
     extract_s.append(time.perf_counter() - start)
-  model = predict.get_model(predict.default_config(), checkpoint)
+  model = api.get_model(api.default_config(), checkpoint)
   samples = audio.load_audio(path)
   logits = model.logits(cfp.compute_cfp(samples))
   decode_s, chain_s, dense_s = [], [], []
@@ -131,7 +141,7 @@ def main() -> None:
                                  args.checkpoint)))
     return
   before = load_avg()  # of whatever else runs on the machine
-  from jaxmelody import predict
+  from jaxmelody.inference import api
   command = str(pathlib.Path(sys.executable).parent / 'jaxmelody')
   if not os.path.exists(command):
     sys.exit(f'{command}: not installed (pip install -e . first)')
@@ -142,7 +152,7 @@ def main() -> None:
     song = tmp / 'song.mp3'
     song_s = write_song(song, args.song_seconds)
     import soundfile as sf
-    inputs = [('demo', predict.DEMO_AUDIO, sf.info(predict.DEMO_AUDIO)
+    inputs = [('demo', api.DEMO_AUDIO, sf.info(api.DEMO_AUDIO)
                .duration), ('song', song, song_s)]
     walls = {}
     for name, path, seconds in inputs:
@@ -157,9 +167,9 @@ def main() -> None:
           f'first run {first:.2f} s wall ({seconds / first:.1f}x real time), '
           f'second run {second:.2f} s ({seconds / second:.1f}x real time)')
     worker = subprocess.run(
-        [sys.executable, __file__, '--warm_worker', str(song),
-         '--repeats', str(args.repeats), '--checkpoint', checkpoint],
-        capture_output=True, text=True, check=False,
+        [sys.executable, '-m', 'benchmarks.time_to_melody', '--warm_worker',
+         str(song), '--repeats', str(args.repeats), '--checkpoint',
+         checkpoint], cwd=ROOT, capture_output=True, text=True, check=False,
         env=dict(os.environ, JAXMELODY_CACHE_DIR=str(tmp / 'caches_song' /
                                                      'jaxmelody')))
     if worker.returncode:
@@ -182,7 +192,7 @@ def main() -> None:
       f'viterbi <= 5% of extract_melody: {"yes" if share <= 0.05 else "no"}']
   print('\n'.join(lines))
   if not args.no_results:
-    invocation = ('python benchmarks/time_to_melody.py '
+    invocation = ('python -m benchmarks.time_to_melody '
                   + ' '.join(sys.argv[1:])).strip()
     update_results('Time to melody (time_to_melody.py)', '\n'.join([
         f'Command: `{invocation}`  ', f'Machine: {machine_info()}  ',

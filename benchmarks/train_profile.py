@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-  python benchmarks/train_profile.py [--batch 4] [--top 12] [--variants ...]
+  python -m benchmarks.train_profile [--batch 4] [--top 12] [--variants ...]
 
 For each variant of ``train_speed.VARIANTS`` (default: plain, plain_tuned,
 fast), a fresh worker process compiles ``train.train_step`` (loss, gradients
@@ -25,6 +25,7 @@ import argparse
 import collections
 import gzip
 import json
+import os
 import pathlib
 import re
 import resource
@@ -32,9 +33,12 @@ import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# pylint: disable=g-import-not-at-top,wrong-import-position
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/train_profile.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'benchmarks.train_profile', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
 from benchmarks import train_speed
 
 SECTION = "Where the training step's time goes (train_profile.py)"
@@ -105,7 +109,7 @@ def _worker(args) -> None:
   import jax
   from jax.sharding import NamedSharding, PartitionSpec as P
   from configs import dense10
-  from jaxmelody import train
+  from jaxmelody.training import train
   config = dense10.get_config()
   config.train.fast_step = train_speed.VARIANTS[args.worker][0]
   config.train.batch_size = args.batch
@@ -141,7 +145,7 @@ def main():
     _worker(args)
     return
   from benchmarks.report import load_avg, machine_info
-  lines = [f'Command: `python benchmarks/train_profile.py'
+  lines = [f'Command: `python -m benchmarks.train_profile'
            f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
            f'Machine: {machine_info()}  ',
            f'Load average before: {load_avg()}  ',
@@ -149,9 +153,9 @@ def main():
            '256 frames; times in ms per step; operation times summed over '
            'both cores.', '']
   for name in args.variants.split(','):
-    r = train_speed.run_variant(name, 0, False, script=__file__,
-                                extra=['--batch', str(args.batch),
-                                       '--top', str(args.top)])
+    r = train_speed.run_variant(
+        name, 0, False, module='benchmarks.train_profile',
+        extra=['--batch', str(args.batch), '--top', str(args.top)])
     kinds = ', '.join(f'{k} {v:.0f}' for k, v in sorted(
         r['kinds'].items(), key=lambda kv: -kv[1]))
     lines += [f'### {name} (malloc: {r["malloc"]})', '',

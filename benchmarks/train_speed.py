@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-  python benchmarks/train_speed.py [--steps 3] [--variants ...] [--quick]
+  python -m benchmarks.train_speed [--steps 3] [--variants ...] [--quick]
 
 Each variant runs in a fresh worker process (so that its environment, and
 the malloc setting in particular, is its own): it builds configs/dense10.py's
@@ -17,8 +17,9 @@ Variants (``--variants``, comma-separated):
 - ``plain``: the flax module differentiated as written
   (``config.train.fast_step=False``) in the environment as it is;
 - ``plain_tuned``: the same with huge-page malloc (``jaxmelody.runtime``);
-- ``fast_untuned``: ``fast_model`` without the malloc setting;
-- ``fast``: ``fast_model`` with huge-page malloc (what ``run.py`` trains with);
+- ``fast_untuned``: ``model.folded_train`` without the malloc setting;
+- ``fast``: ``model.folded_train`` with huge-page malloc (what ``run.py``
+  trains with);
 - ``fast_eigen_st``, ``fast_ynn_dot``: ``fast`` under an XLA:CPU flag
   (``XLA_FLAGS``, in the table): Eigen single-threaded, or YNNPACK for
   matrix products only (convolutions back to Eigen).
@@ -45,8 +46,14 @@ import time
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
+
+if __name__ == '__main__' and not __package__:
+  # `python benchmarks/train_speed.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'benchmarks.train_speed', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
 from jaxmelody import runtime
 
 VARIANTS = {  # name: (fast_step, huge-page malloc, XLA_FLAGS)
@@ -68,7 +75,7 @@ def synthetic_batch(batch: int, frames: int, seed: int = 0) -> dict:
     {'x': float32 [B, 256, frames, 3], 'target': int32 [B, frames],
      'mask': float32 [B, frames]}.
   """
-  from jaxmelody.features import FEATURES
+  from jaxmelody.frontend.feature_config import FEATURES
   rng = np.random.default_rng(seed)
   return {
       'x': rng.random((batch, FEATURES.n_bins, frames, 3), dtype=np.float32),
@@ -86,7 +93,7 @@ def measure(config, steps: int) -> dict:
   """
   import jax
   from jax.sharding import NamedSharding, PartitionSpec as P
-  from jaxmelody import train
+  from jaxmelody.training import train
   mesh = train.make_mesh()
   state = train.create_train_state(config, mesh)
   step_fn = train.jit_train_step(mesh)
@@ -128,8 +135,8 @@ def malloc_label() -> str:
   return os.environ.get(runtime.TUNABLES, '') or 'default'
 
 
-def run_variant(name: str, steps: int, quick: bool, script: str = __file__,
-                extra=()) -> dict:
+def run_variant(name: str, steps: int, quick: bool,
+                module: str = 'benchmarks.train_speed', extra=()) -> dict:
   """Runs one variant's ``--worker`` in a fresh process with its own
   environment; returns the JSON its ``RESULT`` line carries."""
   env = {k: v for k, v in os.environ.items()
@@ -140,8 +147,8 @@ def run_variant(name: str, steps: int, quick: bool, script: str = __file__,
     env[runtime.TUNABLES] = os.environ[runtime.TUNABLES]
   flags = VARIANTS[name][2]
   env['XLA_FLAGS'] = ' '.join(f for f in (env.get('XLA_FLAGS', ''), flags) if f)
-  cmd = [sys.executable, script, '--worker', name, *extra]
-  if script == __file__:
+  cmd = [sys.executable, '-m', module, '--worker', name, *extra]
+  if module == 'benchmarks.train_speed':
     cmd += ['--steps', str(steps)] + (['--quick'] if quick else [])
   out = subprocess.run(cmd, env=env,
                        cwd=ROOT, capture_output=True, text=True, check=False)
@@ -187,7 +194,7 @@ def main():
     parser.error(f'--variants must include plain and fast, of '
                  f'{sorted(VARIANTS)}; unknown: {unknown}')
   from benchmarks.report import load_avg, machine_info
-  head = [f'Command: `python benchmarks/train_speed.py'
+  head = [f'Command: `python -m benchmarks.train_speed'
           f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
           f'Machine: {machine_info()}  ',
           f'Load average before: {load_avg()}  ']
@@ -215,7 +222,7 @@ def main():
       '|---|---|---|---|---|---|---|---|---|']
   base = rows['plain']['frames_per_s_per_device']
   for name, r in rows.items():
-    form = 'fast_model' if VARIANTS[name][0] else 'flax module'
+    form = 'folded_train' if VARIANTS[name][0] else 'flax module'
     fps = r['frames_per_s_per_device']
     per_round = ' / '.join(f'{x:.0f}' for x in r['per_round'])
     lines.append(f'| {name} | {form} | {r["malloc"]} | '

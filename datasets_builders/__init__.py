@@ -3,7 +3,7 @@
 Importing this package registers every builder with TFDS (``mir1k``,
 ``adc2004``, ``mirex05``, ``ikala``, ``synthetic_melody``,
 ``robustness``, ``mir1k_augmented``); build and read
-them through ``jaxmelody.datasets``.
+them through ``jaxmelody.data.datasets``.
 """
 
 from datasets_builders.adc2004 import adc2004_dataset_builder

@@ -1,9 +1,11 @@
 """What every corpus builder shares: the example features and how they are made.
 
 One implementation for training and inference: audio goes through
-``jaxmelody.audio.load_audio`` and ``jaxmelody.cfp.compute_cfp``, references
-through ``jaxmelody.pitch`` (``resample_reference`` onto the 16 ms frame grid,
-``hz_to_class`` for the target), exactly as evaluation and prediction do.
+``jaxmelody.frontend.audio.load_audio`` and
+``jaxmelody.frontend.cfp.compute_cfp``, references through
+``jaxmelody.frontend.pitch`` (``resample_reference`` onto the 16 ms frame
+grid, ``hz_to_class`` for the target), exactly as evaluation and prediction
+do.
 
 Built datasets hold, per example (T = number of 16 ms frames of the clip):
   cfp       float32 [3, 256, T]  channels [spectrum, GCoS, GC]
@@ -26,12 +28,12 @@ import numpy as np
 import tensorflow_datasets as tfds
 from tensorflow_datasets.core import shuffle as tfds_shuffle
 
-from jaxmelody import audio as audio_lib
-from jaxmelody import cfp as cfp_lib
 from jaxmelody import errors
-from jaxmelody import features as features_lib
-from jaxmelody import pitch
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend import audio as audio_lib
+from jaxmelody.frontend import cfp as cfp_lib
+from jaxmelody.frontend import feature_config as features_lib
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.frontend import pitch
 
 # The resampler of every builder: the authors' ADC2004 scores need polyphase.
 RES_TYPE = 'polyphase'
@@ -39,11 +41,13 @@ RES_TYPE = 'polyphase'
 # A built dataset stores CFP features and targets, so it is only valid for
 # the code that computed them. Its fingerprint (written beside the data as
 # FINGERPRINT_FILE) hashes the feature configuration and these sources;
-# jaxmelody.datasets rebuilds a dataset whose fingerprint differs.
-_PACKAGE = pathlib.Path(features_lib.__file__).resolve().parent
-FINGERPRINT_SOURCES = (_PACKAGE / 'features.py', _PACKAGE / 'cfp.py',
-                       _PACKAGE / 'audio.py', _PACKAGE / 'pitch.py',
-                       pathlib.Path(__file__).resolve())
+# jaxmelody.data.datasets rebuilds a dataset whose fingerprint differs.
+# Only the sources' contents count, in this order: moving or renaming a file
+# must not invalidate built data.
+FINGERPRINT_SOURCES = tuple(
+    pathlib.Path(module.__file__).resolve()
+    for module in (features_lib, cfp_lib, audio_lib, pitch)) + (
+        pathlib.Path(__file__).resolve(),)
 FINGERPRINT_FILE = 'jaxmelody_fingerprint.json'
 
 # TFDS buffers a split's serialized examples in memory and spills them to
@@ -57,10 +61,11 @@ tfds_shuffle.MAX_MEM_BUFFER_SIZE = max(tfds_shuffle.MAX_MEM_BUFFER_SIZE,
 def fingerprint(builder_cls) -> str:
   """Hash of what a builder's examples depend on besides the corpus.
 
-  The feature configuration (``features.FEATURES``, read at call time), the
-  resampler, the sources in ``FINGERPRINT_SOURCES``, the builder's own
-  module (its split lists and label rules) and any ``EXTRA_SOURCES`` the
-  builder class names.
+  The feature configuration (``feature_config.FEATURES``, read at call
+  time), the resampler, and the contents (not the names or locations) of
+  the sources in ``FINGERPRINT_SOURCES``, the builder's own module (its split
+  lists and label rules) and any ``EXTRA_SOURCES`` the builder class names,
+  in that order.
   """
   digest = hashlib.sha256()
   described = {'features': dataclasses.asdict(features_lib.FEATURES),
@@ -68,7 +73,6 @@ def fingerprint(builder_cls) -> str:
   digest.update(json.dumps(described, sort_keys=True).encode())
   for path in (*FINGERPRINT_SOURCES, pathlib.Path(builder_cls.code_path),
                *getattr(builder_cls, 'EXTRA_SOURCES', ())):
-    digest.update(pathlib.Path(path).name.encode())
     digest.update(pathlib.Path(path).read_bytes())
   return digest.hexdigest()[:16]
 

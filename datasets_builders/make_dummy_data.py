@@ -2,8 +2,8 @@ r"""Writes the builders' dummy_data/ folders: tiny synthetic clips in each
 corpus's real layout (file names, sample rates, channels, label formats).
 
 No corpus audio is ever stored in the repository: every clip comes from
-``jaxmelody.synth`` with a fixed seed, and its labels from the synthesizer's
-exact melody, written the way the corpus writes them. Run from the repository
+``jaxmelody.data.synth`` with a fixed seed, and its labels from the
+synthesizer's exact melody, written the way the corpus writes them. Run from the repository
 root after changing the layouts or the synthesizer::
 
   python -m datasets_builders.make_dummy_data
@@ -15,7 +15,7 @@ import shutil
 import numpy as np
 import soundfile as sf
 
-from jaxmelody import synth
+from jaxmelody.data import synth
 
 HERE = pathlib.Path(__file__).resolve().parent
 DURATION_S = 0.6  # 36 frames: one compiled CFP shape (64) serves every clip

@@ -20,8 +20,8 @@ from unittest import mock
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxmelody import pitch
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.frontend import pitch
 
 
 class BuilderTestCase(unittest.TestCase):

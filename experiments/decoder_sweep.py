@@ -9,7 +9,7 @@ scored like ``--mode=eval`` (mean over clips, percent). The split is fixed to
 validation so that the package's decoder defaults are chosen where they may
 be chosen.
 
-  python benchmarks/decoder_sweep.py --manual_root=../shared/data \
+  python -m experiments.decoder_sweep --manual_root=../shared/data \
       [--checkpoint=DIR] [--bn_inference=running|batch] [--logits_cache=F]
 
 Prints one line per setting, best OA last. The package's default
@@ -20,26 +20,27 @@ chain switch=S P=None" with M, S = ``decoding.VITERBI_MAX_MOVE``,
 
 import argparse
 import itertools
-import json
 import os
-import pathlib
 import sys
 
 import numpy as np
 import tqdm
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# pylint: disable=g-import-not-at-top,wrong-import-position
-from benchmarks.report import machine_info, update_results
-from jaxmelody import datasets
-from jaxmelody import decoding
+if __name__ == '__main__' and not __package__:
+  # `python experiments/decoder_sweep.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'experiments.decoder_sweep', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
+from benchmarks.report import bundled_name, clip_logits, machine_info, update_results
+from jaxmelody.data import datasets
 from jaxmelody import default_config
 from jaxmelody import errors
-from jaxmelody import evaluate
-from jaxmelody import inference
-from jaxmelody import pitch
-from jaxmelody import weights
+from jaxmelody.frontend import pitch
+from jaxmelody.inference import decoding
+from jaxmelody.inference import engine
+from jaxmelody.inference import evaluate
+from jaxmelody.inference import weights
 
 SECTION = 'Decoder settings on validation (decoder_sweep.py)'
 # The paper's rule and the package's default, always shown.
@@ -61,43 +62,13 @@ def _voicing_settings():
            lambda probs, s=switch, p=p: decoding.viterbi_voicing(probs, p, s))
 
 
-def _bundled() -> str:
-  """'bundled dense10 step N' (the step from its info.json)."""
-  info = weights.PRETRAINED_DIR / 'dense10' / 'info.json'
-  try:
-    step = json.loads(info.read_text(encoding='utf-8'))['scores']['step']
-  except (OSError, ValueError, KeyError):
-    step = '?'
-  return f'bundled dense10 step {step}'
-
-
-def _clip_logits(model, source, cache):
-  """[(logits [T, 257], times [T], reference Hz [T])] of every clip."""
-  if cache and os.path.isfile(cache):
-    with np.load(cache) as z:
-      return [(z[f'l{i}'], z[f't{i}'], z[f'r{i}'])
-              for i in range(int(z['n']))]
-  clips = []
-  for i in tqdm.trange(len(source), desc='logits', unit='clip'):
-    example = source[i]
-    clips.append((model.logits(example['cfp']),
-                  np.asarray(example['times'], np.float64),
-                  np.asarray(example['f0_hz'], np.float64)))
-  if cache:
-    arrays = {'n': len(clips)}
-    for i, (l, t, r) in enumerate(clips):
-      arrays.update({f'l{i}': l, f't{i}': t, f'r{i}': r})
-    np.savez(cache, **arrays)
-  return clips
-
-
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('--manual_root', default='')
   parser.add_argument('--checkpoint', default='',
                       help='default: the bundled pretrained dense10')
   parser.add_argument('--bn_inference', default='running',
-                      choices=inference.BN_MODES)
+                      choices=engine.BN_MODES)
   parser.add_argument('--logits_cache', default='',
                       help='an .npz that keeps the logits for a rerun')
   parser.add_argument('--no_results', action='store_true',
@@ -106,10 +77,10 @@ def main() -> int:
   config = default_config.get_config()
   config.data.manual_root = args.manual_root
   config.model.bn_inference = args.bn_inference
-  model = inference.from_config(
+  model = engine.from_config(
       config, weights.resolve_variables(args.checkpoint or None, config))
   source = datasets.get_source('mir1k', 'validation', config.data)
-  clips = _clip_logits(model, source, args.logits_cache)
+  clips = clip_logits(model, source, args.logits_cache)
   # Pitch and voicing are decided apart (decoding.decode): each pitch rule
   # runs once per clip and combines with every voicing rule.
   rows = {}
@@ -129,12 +100,12 @@ def main() -> int:
   lines = [f'{label:56s} {m["VR"]:6.2f} {m["VFA"]:6.2f} {m["RPA"]:6.2f} '
            f'{m["RCA"]:6.2f} {m["OA"]:6.2f}' for m, label in results]
   head = (f'MIR-1K validation ({len(clips)} clips), weights: '
-          f'{args.checkpoint or _bundled()}, BatchNorm '
+          f'{args.checkpoint or bundled_name()}, BatchNorm '
           f'{args.bn_inference}; VR / VFA / RPA / RCA / OA')
   print(head, *lines, sep='\n')
   if not args.no_results:
     marked = [line for line in lines[:-8] if line.startswith(NAMED)]
-    update_results(SECTION, f'Command: `python benchmarks/decoder_sweep.py '
+    update_results(SECTION, f'Command: `python -m experiments.decoder_sweep '
                    f'{" ".join(sys.argv[1:])}`  \nMachine: {machine_info()}'
                    f'\n\nThe best 8 of {len(lines)} settings, and the '
                    f'paper\'s and the default when not among them:\n\n'
@@ -144,8 +115,4 @@ def main() -> int:
 
 
 if __name__ == '__main__':
-  try:
-    sys.exit(main())
-  except errors.JaxMelodyError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  sys.exit(errors.exit_status(main))

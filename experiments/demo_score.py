@@ -6,10 +6,11 @@ extraction with each decoder, the figures the README quotes under the demo
 picture, and with ``--write_png`` redraws ``jaxmelody/demo/demo.png`` the way
 ``jaxmelody jaxmelody/demo/demo.flac --plot`` does.
 
-  python benchmarks/demo_score.py [--write_png]
+  python -m experiments.demo_score [--write_png]
 """
 
 import argparse
+import os
 import pathlib
 import shutil
 import sys
@@ -18,13 +19,19 @@ import tempfile
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from jaxmelody import decoding
-from jaxmelody import evaluate
-from jaxmelody import pitch
-from jaxmelody import predict
-from jaxmelody import predict_files
+
+if __name__ == '__main__' and not __package__:
+  # `python experiments/demo_score.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'experiments.demo_score', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
+from jaxmelody.apps import write_files
+from jaxmelody.frontend import pitch
+from jaxmelody.inference import api
+from jaxmelody.inference import decoding
+from jaxmelody.inference import evaluate
 
 DEMO = ROOT / 'jaxmelody' / 'demo'
 
@@ -37,7 +44,7 @@ def main() -> int:
   truth = np.loadtxt(DEMO / 'demo.f0.csv', delimiter=',', comments='#')
   print('demo clip vs demo.f0.csv; VR / VFA / RPA / RCA / OA')
   for decoder in decoding.DECODERS:
-    melody = predict.extract_melody(str(DEMO / 'demo.flac'), decoder=decoder)
+    melody = api.extract_melody(str(DEMO / 'demo.flac'), decoder=decoder)
     ref = pitch.resample_reference(truth[:, 0], truth[:, 1], melody.times)
     m = evaluate.score_clip(melody.times, ref, melody.f0_hz)
     default = ' (default)' if decoder == decoding.DEFAULT_DECODER else ''
@@ -45,9 +52,9 @@ def main() -> int:
           f'{m["RPA"]:6.2f} {m["RCA"]:6.2f} {m["OA"]:6.2f}')
   if args.write_png:
     with tempfile.TemporaryDirectory() as out:
-      code = predict_files.run_predict(predict.default_config(),
-                                 audio=str(DEMO / 'demo.flac'),
-                                 output_dir=out, plot=True)
+      code = write_files.run_predict(api.default_config(),
+                                     audio=str(DEMO / 'demo.flac'),
+                                     output_dir=out, plot=True)
       if code:
         return code
       shutil.copy(pathlib.Path(out) / 'demo.png', DEMO / 'demo.png')

@@ -2,7 +2,7 @@
 
 Usage (from the repository root; ``pip install essentia`` first)::
 
-  python benchmarks/melodia_compare.py [--limit 10] [--sets mir1k,adc2004]
+  python -m experiments.melodia_compare [--limit 10] [--sets mir1k,adc2004]
 
 Sets: MIR-1K ``test`` (260 clips of leon, yifen, stool, titon, tammy; labels
 ``pitch.read_pv(offset_s=0.02)``, the centred timing of configs/dense10.py)
@@ -34,19 +34,23 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-# pylint: disable=g-import-not-at-top,wrong-import-position
+if __name__ == '__main__' and not __package__:
+  # `python experiments/melodia_compare.py` from the repository root: rerun as
+  # the module, so that the repository's packages import.
+  os.execv(sys.executable,
+           [sys.executable, '-m', 'experiments.melodia_compare', *sys.argv[1:]])
+# pylint: disable=wrong-import-position
 from benchmarks.report import (RELEASED, ROOT, SHARED, load_avg,
                                         machine_info, update_results)
 from datasets_builders import splits
-from jaxmelody import audio as audio_lib
-from jaxmelody import cfp as cfp_lib
-from jaxmelody import evaluate
-from jaxmelody import inference
-from jaxmelody import pitch
-from jaxmelody import predict
-from jaxmelody import weights
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend import audio as audio_lib
+from jaxmelody.frontend import cfp as cfp_lib
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.frontend import pitch
+from jaxmelody.inference import api
+from jaxmelody.inference import engine
+from jaxmelody.inference import evaluate
+from jaxmelody.inference import weights
 
 MELODIA_SR, MELODIA_HOP = 44100, 128
 
@@ -129,13 +133,13 @@ def main():
                       help='do not rewrite benchmarks/RESULTS.md')
   args = parser.parse_args()
 
-  config = predict.default_config()
+  config = api.default_config()
   variables = weights.resolve_variables(args.checkpoint, config)
-  running = inference.from_config(config, variables)
+  running = engine.from_config(config, variables)
   methods = {'melodia': Melodia(),
              'dense10 (running BN)': lambda f: running.melody(f)[0]}
   if not args.no_batch_bn:
-    batch = inference.InferenceModel(
+    batch = engine.InferenceModel(
         config.model, variables, pad_lengths=config.eval.pad_lengths,
         piece_frames=3120, bn_inference='batch')
     methods['dense10 (batch BN)'] = lambda f: np.floor(batch.melody(f)[0])
@@ -151,7 +155,7 @@ def main():
 
   load_before = load_avg()
   lines = [
-      f'Command: `python benchmarks/melodia_compare.py'
+      f'Command: `python -m experiments.melodia_compare'
       f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
       f'Machine: {machine_info()}  ', f'Load average before: {load_before}  ',
       'Melodia: essentia EqualLoudness + PredominantPitchMelodia defaults at '

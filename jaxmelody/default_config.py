@@ -75,8 +75,8 @@ def get_config() -> ml_collections.ConfigDict:
   # 'constant' run at decay_start_step (checkpoints.restore_branch).
   config.train.init_from = ''
   # BatchNorm folded into the convolutions and matrix-product gradients
-  # (jaxmelody/fast_model.py): the same step to float32 rounding, several
-  # times faster on CPU. False = differentiate the flax module as written.
+  # (jaxmelody/model/folded_train.py): the same step to float32 rounding,
+  # several times faster on CPU. False = differentiate the flax module as written.
   config.train.fast_step = True
   config.train.num_steps = 20000
   config.train.log_every_steps = 50

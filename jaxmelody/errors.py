@@ -1,8 +1,13 @@
-"""The project's exception types.
+"""The project's exception types, and the exit status they mean.
 
-``run.py`` turns any ``JaxMelodyError`` into one ``error: <what>: <why>`` line
-on stderr and exit status 2, so every message must read well on its own.
+Every command (``run.py``, ``jaxmelody``, ``jaxmelody-beam``, the scripts)
+runs through ``exit_status``, which turns any ``JaxMelodyError`` into one
+``error: <what>: <why>`` line on stderr and exit status 2, so every message
+must read well on its own.
 """
+
+import sys
+from typing import Callable
 
 
 class JaxMelodyError(Exception):
@@ -31,3 +36,30 @@ class ConfigError(JaxMelodyError):
 
 class Interrupted(JaxMelodyError):
   """SIGINT/SIGTERM stopped a run after saving what it had reached."""
+
+
+def exit_status(run: Callable[[], int], *,
+                interrupted: str = 'nothing more was done') -> int:
+  """Runs a command's body and returns its exit status.
+
+  Args:
+    run: the body; returns the status of a run that went to its end.
+    interrupted: what a Ctrl-C leaves behind, for its ``error:`` line.
+
+  Returns:
+    ``run()``'s status; 2 after ``error: <message>`` on stderr for a
+    ``JaxMelodyError``; 130 after ``stopped: <message>`` for ``Interrupted``
+    (a signal, what the run reached saved) or after
+    ``error: interrupted: <interrupted>`` for a Ctrl-C.
+  """
+  try:
+    return run()
+  except Interrupted as e:
+    print(f'stopped: {e}', file=sys.stderr)
+    return 130
+  except JaxMelodyError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print(f'error: interrupted: {interrupted}', file=sys.stderr)
+    return 130

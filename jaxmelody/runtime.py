@@ -13,13 +13,16 @@ Other C libraries and older glibc ignore it.
 
 ``use_compilation_cache`` turns on JAX's persistent compilation cache in the
 user's cache folder, so a second process loads the compiled model instead
-of compiling it again.
+of compiling it again. ``quiet_libraries`` keeps library chatter off a
+command's terminal.
 """
 
+import logging
 import os
 import signal
 import sys
 import threading
+import warnings
 
 TUNABLES = 'GLIBC_TUNABLES'
 HUGE_PAGES = 'glibc.malloc.hugetlb=1'
@@ -34,6 +37,15 @@ COMPILATION_CACHE_BYTES = 2 << 30
 # Compilations shorter than this are not worth a file (JAX's default: 1 s;
 # the CFP's chunk compiles in less on a fast machine).
 COMPILATION_CACHE_MIN_SECONDS = 0.2
+
+
+def quiet_libraries() -> None:
+  """Keeps library warnings and absl/JAX log lines off the terminal."""
+  warnings.filterwarnings('ignore')
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  for name in ('absl', 'jax', 'jax._src.xla_bridge', 'orbax',
+               'tensorflow_datasets'):
+    logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def cache_dir(environ=None) -> str | None:
@@ -61,7 +73,7 @@ def use_compilation_cache() -> str | None:
   """Turns on JAX's persistent compilation cache in ``cache_dir()/jax``.
 
   Idempotent; call before the first compilation that should be cached (the
-  model's: ``predict.get_model`` does). A cache the process configured
+  model's: ``inference.api.get_model`` does). A cache the process configured
   itself (``jax_compilation_cache_dir``, e.g. from $JAX_COMPILATION_CACHE_DIR)
   is left as it is. Processes may share the folder: the cache is bounded
   (``COMPILATION_CACHE_BYTES``), so JAX reads and writes its entries under a

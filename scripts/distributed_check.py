@@ -7,7 +7,7 @@ grain's per-process iterator files are exercised too), and checks that both
 processes end with bitwise-equal parameters; a rerun with more steps then
 resumes both processes from the shared checkpoint.
 
-  python benchmarks/distributed_check.py [--steps=6]
+  python scripts/distributed_check.py [--steps=6]
 """
 
 import argparse
@@ -46,7 +46,8 @@ def worker(process_id: int, port: int, workdir: str, steps: int) -> None:
   sys.path.insert(0, str(ROOT))
   # pylint: disable=g-import-not-at-top
   from absl import logging
-  from jaxmelody import input_pipeline, train
+  from jaxmelody.data import input_pipeline
+  from jaxmelody.training import train
   # pylint: enable=g-import-not-at-top
   logging.set_verbosity(logging.INFO)  # shows 'resuming from ...'
   spec = importlib.util.spec_from_file_location('smoke',

@@ -35,10 +35,10 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from datasets_builders.mir1k import mir1k_dataset_builder as mir1k
-from jaxmelody import audio as audio_lib
-from jaxmelody import cfp as cfp_lib
 from jaxmelody.errors import DatasetError
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend import audio as audio_lib
+from jaxmelody.frontend import cfp as cfp_lib
+from jaxmelody.frontend.feature_config import FEATURES
 
 LIMIT_BYTES = 64 << 20  # what one device call may carry, tree included
 # Imported by jaxmelody (tensorboardX) or soundfile (cffi, which needs

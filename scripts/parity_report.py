@@ -4,14 +4,14 @@
       --workdir=/tmp/released \
       --checkpoint=../shared/reference/msfcn/train_single_for_pitch_epoch_22.pkl \
       --config.data.manual_root=../shared/data
-  python benchmarks/parity_report.py --workdir=/tmp/released [--no_results]
+  python scripts/parity_report.py --workdir=/tmp/released [--no_results]
 
 Reads ``<workdir>/eval/mir1k-test.csv`` and ``adc2004-test.csv`` (written by
 ``--mode=eval``) and the authors' ``test_result_of_MIR1K.csv`` and
 ``test_result_of_ADC2004.csv`` in ../shared/reference/msfcn, and prints for
 each set the mean |OA difference|, the share of clips within 0.01 OA points
-and the worst clip (``jaxmelody.evaluate.compare_clips``), plus both set
-means. Rewrites its section of benchmarks/RESULTS.md unless --no_results.
+and the worst clip (``jaxmelody.inference.evaluate.compare_clips``), plus
+both set means. Rewrites its section of benchmarks/RESULTS.md unless --no_results.
 """
 
 import argparse
@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np
 
-from jaxmelody import evaluate
+from jaxmelody.inference import evaluate
 
 SECTION = 'Per-clip parity with the published results (parity_report.py)'
 REFERENCE = ROOT.parent / 'shared' / 'reference' / 'msfcn'
@@ -68,7 +68,7 @@ def main(argv=None):
                    '--workdir=W --checkpoint=../shared/reference/msfcn/'
                    'train_single_for_pitch_epoch_22.pkl '
                    '--config.data.manual_root=../shared/data` then '
-                   '`python benchmarks/parity_report.py --workdir=W`\n\n'
+                   '`python scripts/parity_report.py --workdir=W`\n\n'
                    f'```\n{text}\n```')
 
 

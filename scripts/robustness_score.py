@@ -27,13 +27,13 @@ import jax
 import numpy as np
 import tqdm
 
-from jaxmelody import datasets
-from jaxmelody import decoding
+from jaxmelody.data import datasets
 from jaxmelody import default_config
 from jaxmelody import errors
-from jaxmelody import evaluate
-from jaxmelody import inference
-from jaxmelody import weights
+from jaxmelody.inference import decoding
+from jaxmelody.inference import engine
+from jaxmelody.inference import evaluate
+from jaxmelody.inference import weights
 
 SETS = (('clean', 'mir1k', 'validation'),
         ('robust', 'robustness', 'validation'),
@@ -108,7 +108,7 @@ def main() -> int:
   per_set = {}
   for bn in sorted({s[0] for s in settings}):
     config.model.bn_inference = bn
-    model = inference.from_config(config, variables)
+    model = engine.from_config(config, variables)
     mine = [s for s in settings if s[0] == bn]
     for name, dataset, split in SETS:
       source = datasets.get_source(dataset, split, config.data)
@@ -130,8 +130,4 @@ def main() -> int:
 
 
 if __name__ == '__main__':
-  try:
-    sys.exit(main())
-  except errors.JaxMelodyError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  sys.exit(errors.exit_status(main))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from jaxmelody import audio
 from jaxmelody import errors
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend import audio
+from jaxmelody.frontend.feature_config import FEATURES
 
 
 def _tone(sr, seconds=0.5, freq=440.0):

@@ -1,9 +1,9 @@
-"""jaxmelody.augment: draws are reproducible, renderings exact and in time."""
+"""data.augment: draws are reproducible, renderings exact and in time."""
 
 import numpy as np
 import pytest
 
-from jaxmelody import augment
+from jaxmelody.data import augment
 
 SR = 16000
 

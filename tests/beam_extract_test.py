@@ -5,28 +5,15 @@ import csv
 import pathlib
 
 import pytest
-import soundfile as sf
 
-from jaxmelody import cli
-from jaxmelody import synth
+from jaxmelody.apps import cli
 
 pytest.importorskip('apache_beam', reason="apache-beam is an optional extra: "
                     "pip install '.[beam]'")
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from jaxmelody import beam_cli
-from jaxmelody import beam_extract
+from jaxmelody.apps import beam_cli
+from jaxmelody.apps import beam_extract
 # pylint: enable=g-import-not-at-top,wrong-import-position
-
-
-@pytest.fixture(scope='module')
-def songs(tmp_path_factory):
-  """Two clips named 'take' in two folders, one more, and a broken file."""
-  root = tmp_path_factory.mktemp('songs')
-  for i, rel in enumerate(('a/take.wav', 'b/take.flac', 'a/solo.wav')):
-    (root / rel).parent.mkdir(exist_ok=True)
-    sf.write(root / rel, synth.synthesize(i, 0.6 + 0.2 * i).audio, 16000)
-  (root / 'a' / 'broken.wav').write_text('not audio\n' * 40)
-  return root
 
 
 def _summary(out: pathlib.Path):

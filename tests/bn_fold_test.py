@@ -1,13 +1,13 @@
-"""Tests of the BatchNorm-folding algebra (``jaxmelody/bn_fold.py``)."""
+"""Tests of the BatchNorm-folding algebra (``jaxmelody/model/bn_fold.py``)."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxmelody import bn_fold
-from jaxmelody import conv_kernels
-from jaxmelody import models
+from jaxmelody.model import bn_fold
+from jaxmelody.model import conv_kernels
+from jaxmelody.model import network
 
 
 @pytest.mark.parametrize('repeats', [0, 2])
@@ -26,7 +26,7 @@ def test_folded_block_equals_batchnorm_then_convolution(repeats):
                      'bias': rng.normal(size=f).astype(np.float32)}}
   mean = full.mean(axis=(0, 1, 2))
   var = full.var(axis=(0, 1, 2))
-  normed = ((full - mean) / np.sqrt(var + models.BN_EPSILON)
+  normed = ((full - mean) / np.sqrt(var + network.BN_EPSILON)
             * params['bn']['scale'] + params['bn']['bias'])
   want = (conv_kernels.xla_conv(jnp.asarray(normed), params['conv']['kernel'],
                                 d) + params['conv']['bias'])

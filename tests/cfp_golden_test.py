@@ -1,73 +1,46 @@
-"""Largest difference between our CFP and the authors' golden features.
+"""Our CFP against the authors' golden features (needs ../shared).
 
-  python benchmarks/cfp_golden.py [--golden_dir DIR] [--no_results]
-
-For every ``*.npz`` in the golden folder (default
-``../shared/reference/msfcn/cfp_golden``: the audio, its sample rate and the
-authors' CFP ``W`` computed by their released code), computes
-``jaxmelody.cfp.compute_cfp`` (float32, JAX) and the float64 NumPy reference
-``jaxmelody.cfp_numpy``, and prints the max |difference| from ``W`` of each
-(the features are min-max scaled to [0, 1]). Rewrites its section of
-benchmarks/RESULTS.md unless --no_results.
+Each ``*.npz`` in ``../shared/reference/msfcn/cfp_golden`` holds a clip, its
+sample rate and the CFP ``W`` [3, 256, T] that the authors' released code
+computes from it (min-max scaled to [0, 1]). ``compute_cfp`` (float32, JAX)
+must match ``W`` within 1e-4 and the float64 NumPy reference
+``cfp_reference.cfp_numpy`` within 1e-6, on the same frame times and centre
+frequencies.
 """
 
-import argparse
-import pathlib
-import sys
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-# pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np
+import pytest
 
-from jaxmelody import audio
-from jaxmelody import cfp
-from jaxmelody import cfp_numpy
+from jaxmelody.frontend import audio
+from jaxmelody.frontend import cfp
+from jaxmelody.frontend import cfp_reference
+from jaxmelody.frontend.feature_config import FEATURES
 
-SECTION = 'CFP against the golden features (cfp_golden.py)'
-GOLDEN_DIR = ROOT.parent / 'shared' / 'reference' / 'msfcn' / 'cfp_golden'
-
-
-def differences(golden_dir) -> dict[str, tuple[float, float]]:
-  """{file stem: (max |jax - W|, max |numpy - W|)}."""
-  out = {}
-  for path in sorted(pathlib.Path(golden_dir).glob('*.npz')):
-    golden = np.load(path)
-    w = golden['W'].astype(np.float64)
-    jax_feats = cfp.compute_cfp(golden['audio'], int(golden['sr']))
-    np_feats = cfp_numpy.cfp_numpy(audio.prepare_audio(
-        golden['audio'], int(golden['sr'])))
-    out[path.stem] = (float(np.abs(jax_feats - w).max()),
-                      float(np.abs(np_feats - w).max()))
-  return out
+GOLDEN = ('mir1k_abjones_1_01', 'adc2004_daisy1_resample_poly16k')
 
 
-def report(diffs) -> str:
-  width = max(len(k) for k in diffs)
-  lines = [f'{"golden file":<{width}}  max|jax-W|  max|numpy-W|']
-  lines += [f'{k:<{width}}  {a:10.2e}  {b:12.2e}' for k, (a, b) in
-            diffs.items()]
-  lines.append(f'max over files: jax {max(a for a, _ in diffs.values()):.2e}, '
-               f'numpy {max(b for _, b in diffs.values()):.2e}')
-  return '\n'.join(lines)
+@pytest.fixture(name='golden', params=GOLDEN)
+def _golden(request, shared_dir):
+  """One golden file's arrays, or a skip that says which file is missing."""
+  path = shared_dir / 'reference/msfcn/cfp_golden' / f'{request.param}.npz'
+  if not path.is_file():
+    pytest.skip(f'{path} is absent: the authors\' golden CFP features')
+  with np.load(path) as z:
+    return {k: z[k] for k in z.files}
 
 
-def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--golden_dir', default=str(GOLDEN_DIR))
-  parser.add_argument('--no_results', action='store_true')
-  args = parser.parse_args(argv)
-  diffs = differences(args.golden_dir)
-  if not diffs:
-    sys.exit(f'error: {args.golden_dir}: no golden .npz files')
-  text = report(diffs)
-  print(text)
-  if not args.no_results:
-    from benchmarks.report import update_results
-    update_results(SECTION, 'Command: `python benchmarks/cfp_golden.py` '
-                   '(golden files: ../shared/reference/msfcn/cfp_golden)\n\n'
-                   f'```\n{text}\n```')
+def test_jax_cfp_matches_the_authors(golden):
+  feats = cfp.compute_cfp(golden['audio'], int(golden['sr']))
+  assert feats.dtype == np.float32
+  assert feats.shape == golden['W'].shape
+  assert np.abs(feats - golden['W']).max() <= 1e-4
+  np.testing.assert_allclose(cfp.frame_times(feats.shape[2]), golden['time'],
+                             rtol=0, atol=1e-9)
+  np.testing.assert_allclose(FEATURES.center_freqs, golden['cen_freq'])
 
 
-if __name__ == '__main__':
-  main()
+def test_numpy_reference_matches_the_authors(golden):
+  feats = cfp_reference.cfp_numpy(
+      audio.prepare_audio(golden['audio'], int(golden['sr'])))
+  assert feats.shape == golden['W'].shape
+  assert np.abs(feats - golden['W']).max() <= 1e-6  # float64 math

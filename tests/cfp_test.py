@@ -1,16 +1,15 @@
-"""Tests of the CFP front end: the authors' golden features and analytic cases."""
+"""Tests of the CFP front end on analytic cases (the authors' golden features:
+cfp_golden_test.py)."""
 
 import numpy as np
 import pytest
 import scipy.signal
 
-from jaxmelody import cfp_numpy
-from jaxmelody import cfp
 from jaxmelody import errors
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend import cfp
+from jaxmelody.frontend.feature_config import FEATURES
 
 SR = FEATURES.sample_rate
-GOLDEN = ('mir1k_abjones_1_01', 'adc2004_daisy1_resample_poly16k')
 
 
 def _nearest_row(freq_hz: float) -> int:
@@ -19,24 +18,6 @@ def _nearest_row(freq_hz: float) -> int:
 
 def _seconds(duration: float) -> np.ndarray:
   return np.arange(int(duration * SR)) / SR
-
-
-@pytest.mark.parametrize('name', GOLDEN)
-def test_matches_authors_golden_features(shared_dir, name):
-  golden = np.load(shared_dir / 'reference/msfcn/cfp_golden' / f'{name}.npz')
-  feats = cfp.compute_cfp(golden['audio'], int(golden['sr']))
-  assert feats.dtype == np.float32
-  assert feats.shape == golden['W'].shape
-  assert np.abs(feats - golden['W']).max() <= 1e-4
-  np.testing.assert_allclose(cfp.frame_times(feats.shape[2]), golden['time'],
-                             rtol=0, atol=1e-9)
-  np.testing.assert_allclose(FEATURES.center_freqs, golden['cen_freq'])
-
-
-def test_numpy_reference_matches_authors(shared_dir):
-  golden = np.load(shared_dir / 'reference/msfcn/cfp_golden' / f'{GOLDEN[0]}.npz')
-  feats = cfp_numpy.cfp_numpy(golden['audio'])
-  assert np.abs(feats - golden['W']).max() <= 1e-6  # float64 math
 
 
 @pytest.mark.parametrize('freq_hz', [261.6, 440.0, 1000.0])

@@ -18,9 +18,10 @@ import ml_collections
 import numpy as np
 import pytest
 
-from jaxmelody import checkpoints
-from jaxmelody import input_pipeline
+from jaxmelody.data import input_pipeline
 from jaxmelody.errors import CheckpointError
+from jaxmelody.inference import weights
+from jaxmelody.training import checkpoints
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 KILL_RUN_STEPS = 40
@@ -112,17 +113,17 @@ def test_pretrained_round_trip_and_errors(tmp_path):
   config = ml_collections.ConfigDict({'model': {'name': 'tiny'}})
   checkpoints.export_pretrained(variables, config, tmp_path / 'm',
                                 scores={'mir1k-test': {'OA': 70.0}})
-  loaded = checkpoints.load_pretrained(tmp_path / 'm')
+  loaded = weights.load_pretrained(tmp_path / 'm')
   jax.tree.map(np.testing.assert_array_equal, loaded, variables)
   info = json.loads((tmp_path / 'm' / 'info.json').read_text())
   assert 'git_commit' in info and info['scores']['mir1k-test']['OA'] == 70.0
   assert json.loads((tmp_path / 'm' / 'config.json').read_text())[
       'model']['name'] == 'tiny'
   with pytest.raises(CheckpointError, match='does not exist'):
-    checkpoints.load_pretrained(tmp_path)
+    weights.load_pretrained(tmp_path)
   (tmp_path / 'm' / 'variables.msgpack').write_bytes(b'\x93garbage')
   with pytest.raises(CheckpointError, match='corrupt'):
-    checkpoints.load_pretrained(tmp_path / 'm')
+    weights.load_pretrained(tmp_path / 'm')
 
 
 def _start(workdir, cache):
@@ -168,7 +169,7 @@ def _training_job(workdir: str) -> None:
   """The smoke config on in-memory clips, slowed so kill -9 lands mid-run."""
   from absl import logging  # pylint: disable=g-import-not-at-top
   from tests import train_test  # pylint: disable=g-import-not-at-top
-  from jaxmelody import train  # pylint: disable=g-import-not-at-top
+  from jaxmelody.training import train  # pylint: disable=g-import-not-at-top
   logging.set_verbosity(logging.INFO)
   clips = [train_test.fake_clip(i, 60 + 9 * i) for i in range(6)]
   input_pipeline.train_and_validation = lambda data_config: (clips, None)

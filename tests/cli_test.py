@@ -7,20 +7,10 @@ import sys
 
 import numpy as np
 import pytest
-import soundfile as sf
 
-from jaxmelody import cli
-from jaxmelody import synth
+from jaxmelody.apps import cli
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope='module')
-def songs(tmp_path_factory):
-  folder = tmp_path_factory.mktemp('songs')
-  sf.write(folder / 'a, b.wav', synth.synthesize(1, 1.0).audio, 16000)
-  (folder / 'broken.wav').write_text('not audio\n' * 40)
-  return folder
 
 
 def test_help_explains_outputs_and_options(capsys):
@@ -88,9 +78,9 @@ def test_works_from_a_wheel_outside_the_checkout(dense10_weights,
   checkpoint = '' if bundled else str(dense10_weights)
   api = subprocess.run(
       [sys.executable, '-c',
-       'import jaxmelody, sys; from jaxmelody import predict; '
+       'import jaxmelody, sys; from jaxmelody.inference import api; '
        'assert jaxmelody.__file__.startswith(sys.argv[1]), jaxmelody.__file__; '
-       'm = jaxmelody.extract_melody(str(predict.DEMO_AUDIO), '
+       'm = jaxmelody.extract_melody(str(api.DEMO_AUDIO), '
        'checkpoint=sys.argv[2] or None); print(len(m.f0_hz))',
        str(target), checkpoint],
       cwd=work, env=env, capture_output=True, text=True, timeout=600)
@@ -114,7 +104,7 @@ import jax.monitoring
 events = collections.Counter()
 jax.monitoring.register_event_listener(
     lambda name, **kwargs: events.update([name]))
-from jaxmelody import cli
+from jaxmelody.apps import cli
 status = cli.main(sys.argv[1:])
 heavy = [m for m in ('mir_eval', 'tensorflow_datasets', 'grain', 'orbax',
                      'optax', 'tensorboardX', 'matplotlib', 'pretty_midi')
@@ -142,3 +132,22 @@ def test_a_second_process_loads_compiled_programs(songs, dense10_weights,
   assert (status, hits, heavy) == ('0', '0', '-') and int(misses) > 0
   assert again == ['0', misses, '0', '-']
   assert list((tmp_path / 'cache' / 'jax').glob('*-cache'))
+
+
+def test_predict_reads_the_configs_decoding_unless_told(monkeypatch):
+  """``run.py --mode=predict`` passes its config's eval.decoder and
+  eval.voicing_threshold; the command's flags win over them."""
+  from jaxmelody import default_config  # pylint: disable=g-import-not-at-top
+  from jaxmelody.apps import write_files  # pylint: disable=g-import-not-at-top
+  calls = []
+  monkeypatch.setattr(write_files, 'run_predict',
+                      lambda config, **kwargs: calls.append(kwargs) or 0)
+  config = default_config.get_config()
+  config.eval.decoder, config.eval.voicing_threshold = 'argmax', 0.6
+  cli.predict(config, 'x.wav', midi=True, confidence=True)
+  cli.predict(config, 'x.wav', decoder='viterbi', voicing_threshold=0.4)
+  config.eval.voicing_threshold = 0.0  # the decoder's own decision
+  cli.predict(config, 'x.wav')
+  assert [(c['decoder'], c['voicing_threshold']) for c in calls] == [
+      ('argmax', 0.6), ('viterbi', 0.4), ('argmax', None)]
+  assert calls[0]['midi'] and calls[0]['confidence']

@@ -1,4 +1,4 @@
-"""Shared pytest fixtures.
+"""Shared pytest fixtures and helpers (``from conftest import ...``).
 
 Real-data tests read ``../shared`` (the corpora and the authors' reference
 files, beside the checkout) and skip with a reason when it is absent, so the
@@ -9,10 +9,53 @@ import importlib.util
 import os
 import pathlib
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / 'shared'
+
+
+def load_config(name: str, *recipe: str):
+  """``configs/<name>.py``'s ``get_config(*recipe)``, loaded by path as
+  ``--config=configs/<name>.py:<recipe>`` loads it."""
+  spec = importlib.util.spec_from_file_location(
+      f'_test_config_{name}', str(ROOT / 'configs' / f'{name}.py'))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(*recipe)
+
+
+def assert_rel_close(got, want, tolerance: float, what=''):
+  """Asserts ||got - want|| <= tolerance * ||want|| (Frobenius norms).
+
+  Args:
+    got, want: arrays of one shape; ``want`` must be finite.
+    tolerance: the largest difference norm relative to ``want``'s norm.
+    what: named in the failure message.
+  """
+  got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+  assert got.shape == want.shape, (what, got.shape, want.shape)
+  assert np.isfinite(want).all(), what
+  diff, norm = np.linalg.norm(got - want), np.linalg.norm(want)
+  assert diff <= tolerance * norm, (what, diff, norm)
+
+
+@pytest.fixture(scope='module')
+def songs(tmp_path_factory):
+  """A folder of synthetic clips: 'a/take.wav', 'b/take.flac' (two clips of
+  one stem), 'a/solo.wav', 'a, b.wav' (a comma in the name) and
+  'a/broken.wav' and 'broken.wav' (not audio)."""
+  import soundfile as sf  # pylint: disable=g-import-not-at-top
+  from jaxmelody.data import synth  # pylint: disable=g-import-not-at-top
+  root = tmp_path_factory.mktemp('songs')
+  for i, rel in enumerate(('a/take.wav', 'b/take.flac', 'a/solo.wav')):
+    (root / rel).parent.mkdir(exist_ok=True)
+    sf.write(root / rel, synth.synthesize(i, 0.6 + 0.2 * i).audio, 16000)
+  sf.write(root / 'a, b.wav', synth.synthesize(1, 1.0).audio, 16000)
+  for broken in ('a/broken.wav', 'broken.wav'):
+    (root / broken).write_text('not audio\n' * 40)
+  return root
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -55,14 +98,14 @@ def save_random_weights():
   """Writes random weights for a model config as a pretrained-style folder.
 
   Returns:
-    save(model_config, folder) -> variables: ``models.random_variables`` of
+    save(model_config, folder) -> variables: ``network.random_variables`` of
     the model written to ``folder / 'variables.msgpack'``.
   """
   import flax.serialization  # pylint: disable=g-import-not-at-top
-  from jaxmelody import models  # pylint: disable=g-import-not-at-top
+  from jaxmelody.model import network  # pylint: disable=g-import-not-at-top
 
   def save(model_config, folder):
-    variables = models.random_variables(models.create_model(model_config))
+    variables = network.random_variables(network.create_model(model_config))
     (folder / 'variables.msgpack').write_bytes(
         flax.serialization.msgpack_serialize(variables))
     return variables

@@ -5,17 +5,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxmelody import conv_kernels
+from conftest import assert_rel_close
+from jaxmelody.model import conv_kernels
 
 
 def _xla(x, kernel, d):
   return jax.lax.conv_general_dilated(
       x, kernel, (1, 1), ((d, d), (d, d)), rhs_dilation=(d, d),
       dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-
-
-def _rel(a, b):
-  return float(jnp.linalg.norm(a - b) / jnp.linalg.norm(b))
 
 
 @pytest.mark.parametrize('channels,features,dilation,batch', [
@@ -36,10 +33,10 @@ def test_values_and_gradients_equal_xla(channels, features, dilation, batch):
   got, got_vjp = jax.vjp(
       lambda a, k: conv_kernels.conv3x3(a, k, dilation), x, kernel)
   assert got.shape == want.shape
-  assert _rel(got, want) < 1e-6
+  assert_rel_close(got, want, 1e-6)
   for name, a, b in zip(('dx', 'dkernel'), got_vjp(g), want_vjp(g)):
     assert a.shape == b.shape, name
-    assert _rel(a, b) < 1e-5, name
+    assert_rel_close(a, b, 1e-5, name)
 
 
 def test_chunked_backward_spans_several_chunks(monkeypatch):
@@ -52,4 +49,4 @@ def test_chunked_backward_spans_several_chunks(monkeypatch):
   got = conv_kernels._backward(x, kernel, g, 2)  # pylint: disable=protected-access
   want = jax.vjp(lambda a, k: _xla(a, k, 2), x, kernel)[1](g)
   for a, b in zip(got, want):
-    assert _rel(a, b) < 1e-5
+    assert_rel_close(a, b, 1e-5)

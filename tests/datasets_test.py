@@ -1,9 +1,9 @@
-"""Tests for jaxmelody.datasets: names, building, reading back, errors, labels.
+"""Tests for data.datasets: names, building, reading back, errors, labels.
 
 The synthetic tests build synthetic_melody 'tiny' into a temporary data_dir.
 The real-data tests build a few clips of MIR-1K and ADC2004 from ../shared and
 check the stored labels against the corpus's own label files, interpolated
-here independently of jaxmelody.pitch.
+here independently of jaxmelody.frontend.pitch.
 """
 
 import dataclasses
@@ -19,12 +19,12 @@ import pytest
 
 from datasets_builders import common
 from datasets_builders import splits
-from jaxmelody import datasets
-from jaxmelody import features as features_lib
+from jaxmelody.data import datasets
+from jaxmelody.data import synth
 from jaxmelody import errors
-from jaxmelody import pitch
-from jaxmelody import synth
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend import feature_config as features_lib
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.frontend import pitch
 
 
 def _data_config(tmp_path, **overrides):
@@ -239,6 +239,20 @@ def test_changed_feature_constant_rebuilds(tmp_path, monkeypatch, capsys):
   assert after == common.fingerprint(datasets.datasets_builders.BUILDERS[
       'mir1k'])
   assert len(datasets.get_source('mir1k', 'test', config)) == 2
+
+
+def test_fingerprint_hashes_contents_not_locations(tmp_path, monkeypatch):
+  builder = datasets.datasets_builders.BUILDERS['mir1k']
+  before = common.fingerprint(builder)
+  moved = []
+  for i, path in enumerate(common.FINGERPRINT_SOURCES):
+    copy = tmp_path / f'{i}_{path.stem}_moved.py'
+    shutil.copyfile(path, copy)
+    moved.append(copy)
+  monkeypatch.setattr(common, 'FINGERPRINT_SOURCES', tuple(moved))
+  assert common.fingerprint(builder) == before
+  moved[0].write_text(moved[0].read_text() + '# one more line\n')
+  assert common.fingerprint(builder) != before
 
 
 def test_changed_cfp_code_without_corpus_is_an_error(tmp_path, monkeypatch):

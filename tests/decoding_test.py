@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from jaxmelody import decoding
 from jaxmelody import errors
-from jaxmelody import pitch
+from jaxmelody.frontend import pitch
+from jaxmelody.inference import decoding
 
 
 def _logits(classes, confidence=6.0, n=257):
@@ -181,11 +181,11 @@ def test_banded_viterbi_rejects_mass_outside_the_band():
 def test_viterbi_pitch_is_librosas_on_model_posteriors():
   """The bundled model's posteriors of the demo clip: the decoder's input to
   the pitch chain, decoded by librosa and by the banded loop."""
-  from jaxmelody import audio  # pylint: disable=g-import-not-at-top
-  from jaxmelody import cfp  # pylint: disable=g-import-not-at-top
-  from jaxmelody import predict  # pylint: disable=g-import-not-at-top
-  model = predict.get_model(predict.default_config())
-  logits = model.logits(cfp.compute_cfp(audio.load_audio(predict.DEMO_AUDIO)))
+  from jaxmelody.frontend import audio  # pylint: disable=g-import-not-at-top
+  from jaxmelody.frontend import cfp  # pylint: disable=g-import-not-at-top
+  from jaxmelody.inference import api  # pylint: disable=g-import-not-at-top
+  model = api.get_model(api.default_config())
+  logits = model.logits(cfp.compute_cfp(audio.load_audio(api.DEMO_AUDIO)))
   probs = pitch.softmax(np.asarray(logits, np.float64), axis=-1)
   reference = 1 + _librosa_path(decoding.pitch_given_voiced(probs).T)
   np.testing.assert_array_equal(decoding.viterbi_pitch(probs), reference)

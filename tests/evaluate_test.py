@@ -1,4 +1,4 @@
-"""Tests of jaxmelody.evaluate: mir_eval scoring, means over clips, outputs."""
+"""Tests of inference.evaluate: mir_eval scoring, means over clips, outputs."""
 
 import csv
 import json
@@ -11,14 +11,13 @@ import warnings
 import numpy as np
 import pytest
 
-import jaxmelody
+import jaxmelody.data
 from configs import smoke
 from jaxmelody import errors
-from jaxmelody import evaluate
-from jaxmelody import pitch
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.frontend import pitch
+from jaxmelody.inference import evaluate
 
-CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
 KEYS = ['VR', 'VFA', 'RPA', 'RCA', 'OA']
 
 
@@ -148,11 +147,11 @@ def test_run_eval_writes_json_and_csv(tmp_path, monkeypatch, capsys,
   source = make_source([melody_clip(60, 4), melody_clip(90, 5)])
   for example in source:
     example['cfp'] = rng.random(example['cfp'].shape, dtype=np.float32)
-  # An in-memory stand-in for jaxmelody.datasets (no TFDS build, no import).
-  fake = types.ModuleType('jaxmelody.datasets')
+  # An in-memory stand-in for jaxmelody.data.datasets (no TFDS build, no import).
+  fake = types.ModuleType('jaxmelody.data.datasets')
   fake.get_source = lambda name, split, data_config: source
-  monkeypatch.setitem(sys.modules, 'jaxmelody.datasets', fake)
-  monkeypatch.setattr(jaxmelody, 'datasets', fake, raising=False)
+  monkeypatch.setitem(sys.modules, 'jaxmelody.data.datasets', fake)
+  monkeypatch.setattr(jaxmelody.data, 'datasets', fake, raising=False)
 
   results = evaluate.run_eval(config, str(tmp_path / 'work'), str(ckpt))
   eval_dir = tmp_path / 'work' / 'eval'

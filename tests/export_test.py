@@ -1,4 +1,4 @@
-"""Tests for jaxmelody.export (--mode=export and the event-file reader)."""
+"""Tests for training.export (--mode=export and the event-file reader)."""
 
 import json
 import pathlib
@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import tensorboardX
 
-from jaxmelody import checkpoints
 from jaxmelody import errors
-from jaxmelody import export
-from jaxmelody import workdir_config
+from jaxmelody.inference import weights
+from jaxmelody.training import checkpoints
+from jaxmelody.training import export
+from jaxmelody.training import workdir_config
 from tests.checkpoints_test import _batches, _state
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -85,7 +86,7 @@ def workdir(tmp_path):
 
 
 def _exported_w(folder):
-  return checkpoints.load_pretrained(folder)['params']['w']
+  return weights.load_pretrained(folder)['params']['w']
 
 
 def test_exports_the_best_validated_step(workdir, tmp_path):

@@ -1,28 +1,25 @@
 """The folded-BatchNorm inference path equals today's path to float32 rounding.
 
-``InferenceModel(fast=True)`` runs ``fast_inference.apply_masked``;
+``InferenceModel(fast=True)`` runs ``folded_forward.apply_masked``;
 ``fast=False`` runs the flax module with every BatchNorm output zeroed past
 the clip (and CONV6's copies folded by ``decoder_fold``). Both must give the
 same logits for padded, exactly-sized and windowed clips.
 """
 
-import importlib
 
 import numpy as np
 import pytest
 
+from conftest import assert_rel_close
+from conftest import load_config
 from jaxmelody import errors
-from jaxmelody import fast_inference
-from jaxmelody import inference
-from jaxmelody import models
+from jaxmelody.inference import engine
+from jaxmelody.model import folded_forward
+from jaxmelody.model import network
 from tests.inference_test import random_variables
 
 # Each clip's difference norm, relative to its logits' norm.
 TOLERANCE = 1e-4
-
-
-def _config(name):
-  return importlib.import_module(f'configs.{name}').get_config()
 
 
 @pytest.fixture(scope='module', params=[('dense10', 'positive'),
@@ -36,34 +33,30 @@ def pair(request, tmp_path_factory, save_random_weights):
   padded zeros map to non-zero BatchNorm outputs. 'positive' is conftest's
   save_random_weights (all values positive)."""
   name, weights = request.param
-  config = _config(name)
-  radius = inference.receptive_radius(config.model)
+  config = load_config(name)
+  radius = engine.receptive_radius(config.model)
   # A short pad length and a long one just above the windowing minimum.
   config.eval.pad_lengths = (48, max(96, 4 * radius + 24))
   if weights == 'positive':
     variables = save_random_weights(config.model,
                                     tmp_path_factory.mktemp(name))
   else:
-    variables = random_variables(models.create_model(config.model))
+    variables = random_variables(network.create_model(config.model))
   both = []
   for fast in (False, True):
     config.eval.fast_inference = fast
-    both.append(inference.from_config(config, variables))
+    both.append(engine.from_config(config, variables))
   plain, fast = both
   assert not plain.fast and fast.fast
-  others = [inference.InferenceModel(config.model, variables,
-                                     pad_lengths=config.eval.pad_lengths,
-                                     fast_conv=conv)
+  others = [engine.InferenceModel(config.model, variables,
+                                  pad_lengths=config.eval.pad_lengths,
+                                  fast_conv=conv)
             for conv in ('chunked', 'shifted')]
   return config, plain, fast, others
 
 
 def _assert_close(got, want, what):
-  assert got.shape == want.shape, what
-  assert np.isfinite(want).all(), what
-  diff = np.linalg.norm(got - want)
-  norm = np.linalg.norm(want)
-  assert diff <= TOLERANCE * norm, (what, diff, norm)
+  assert_rel_close(got, want, TOLERANCE, what)
 
 
 def test_fast_logits_equal_plain_logits(pair):
@@ -95,16 +88,16 @@ def test_fast_logits_equal_plain_logits(pair):
 def test_other_layouts(decoder_channels, input_repeats):
   """One decoder layer (the pitch map shares CONV6's output with voicing),
   no input copies; three decoder layers, three copies."""
-  config = _config('smoke')
+  config = load_config('smoke')
   config.model.decoder_channels = decoder_channels
   config.model.input_repeats = input_repeats
   config.eval.pad_lengths = (64,)
-  variables = random_variables(models.create_model(config.model), seed=3)
+  variables = random_variables(network.create_model(config.model), seed=3)
   config.eval.fast_inference = False
-  plain = inference.from_config(config, variables)
-  fast = [inference.InferenceModel(config.model, variables, pad_lengths=(64,),
-                                   fast_conv=conv)
-          for conv in fast_inference.CONV_IMPLS]
+  plain = engine.from_config(config, variables)
+  fast = [engine.InferenceModel(config.model, variables, pad_lengths=(64,),
+                                fast_conv=conv)
+          for conv in folded_forward.CONV_IMPLS]
   rng = np.random.default_rng(4)
   for frames in (40, 64, 150):
     cfp = rng.random((3, 256, frames), dtype=np.float32)
@@ -116,30 +109,30 @@ def test_other_layouts(decoder_channels, input_repeats):
 
 
 def test_fast_path_only_where_it_applies():
-  config = _config('smoke')
+  config = load_config('smoke')
   variables = {'params': {}, 'batch_stats': {}}  # not traced here
   # Off by default: measured only 1.05x the plain forward.
   assert not config.eval.fast_inference
-  assert not inference.from_config(config, variables).fast
+  assert not engine.from_config(config, variables).fast
   config.eval.fast_inference = True
-  assert inference.from_config(config, variables).fast
+  assert engine.from_config(config, variables).fast
   config.model.bn_inference = 'batch'   # the authors' protocol: today's path
-  assert not inference.from_config(config, variables).fast
+  assert not engine.from_config(config, variables).fast
   config.model.bn_inference = 'running'
   config.model.dtype = 'bfloat16'       # the folded form is float32 only
-  assert not inference.from_config(config, variables).fast
+  assert not engine.from_config(config, variables).fast
   with pytest.raises(errors.ConfigError, match='fast_conv'):
-    inference.InferenceModel(config.model, variables, fast_conv='gemm')
+    engine.InferenceModel(config.model, variables, fast_conv='gemm')
 
 
 @pytest.mark.parametrize('fast', [True, False])
 def test_warm_up_compiles_each_pad_length_once(fast, save_random_weights,
                                                tmp_path):
-  config = _config('smoke')
+  config = load_config('smoke')
   config.eval.pad_lengths = (32, 48, 64)
   config.eval.fast_inference = fast
-  im = inference.from_config(config,
-                             save_random_weights(config.model, tmp_path))
+  im = engine.from_config(config,
+                          save_random_weights(config.model, tmp_path))
   assert im.fast == fast
   im.warm_up()
   assert im.traces == 3
@@ -156,16 +149,16 @@ def test_released_weights_real_clips(shared_dir):
   """The authors' weights (running averages) on two MIR-1K clips (padded;
   yifen_2_13 to 1024 frames): fast and plain logits agree, and so do the
   per-frame classes."""
-  from jaxmelody import audio  # pylint: disable=g-import-not-at-top
-  from jaxmelody import cfp  # pylint: disable=g-import-not-at-top
-  from jaxmelody import msfcn_import  # pylint: disable=g-import-not-at-top
-  variables = msfcn_import.import_msfcn_checkpoint(
+  from jaxmelody.frontend import audio  # pylint: disable=g-import-not-at-top
+  from jaxmelody.frontend import cfp  # pylint: disable=g-import-not-at-top
+  from jaxmelody.model import released_weights  # pylint: disable=g-import-not-at-top
+  variables = released_weights.import_msfcn_checkpoint(
       shared_dir / 'reference/msfcn/train_single_for_pitch_epoch_22.pkl')
-  config = _config('dense10')
+  config = load_config('dense10')
   config.eval.fast_inference = False
-  plain = inference.from_config(config, variables)
+  plain = engine.from_config(config, variables)
   config.eval.fast_inference = True
-  fast = inference.from_config(config, variables)
+  fast = engine.from_config(config, variables)
   for clip in ('leon_1_01', 'yifen_2_13'):
     features = cfp.compute_cfp(audio.load_audio(
         shared_dir / 'data/mir1k/Wavfile' / f'{clip}.flac'))

@@ -9,11 +9,12 @@ import optax
 import pytest
 from flax import traverse_util
 
+from conftest import assert_rel_close
 from configs import dense10
 from configs import smoke
-from jaxmelody import fast_model
-from jaxmelody import models
-from jaxmelody import train
+from jaxmelody.model import folded_train
+from jaxmelody.model import network
+from jaxmelody.training import train
 
 # Each array's difference norm, relative to its norm.
 TOLERANCE = 1e-4
@@ -22,7 +23,7 @@ TOLERANCE = 1e-4
 def _variables(model, seed=0):
   """Initial variables with BatchNorm parameters and averages moved off
   their defaults, so that a fold that ignored them would show."""
-  variables = models.init_variables(model, jax.random.PRNGKey(seed), frames=16)
+  variables = network.init_variables(model, jax.random.PRNGKey(seed), frames=16)
   rng = np.random.default_rng(seed)
 
   def perturb(path, a):
@@ -48,9 +49,7 @@ def _assert_close(got, want, what):
   got, want = traverse_util.flatten_dict(got), traverse_util.flatten_dict(want)
   assert got.keys() == want.keys(), what
   for key in want:
-    diff = np.linalg.norm(np.asarray(got[key]) - np.asarray(want[key]))
-    norm = np.linalg.norm(np.asarray(want[key]))
-    assert diff <= TOLERANCE * norm, (what, '/'.join(key), diff, norm)
+    assert_rel_close(got[key], want[key], TOLERANCE, (what, '/'.join(key)))
 
 
 def _loss_fn(apply_fn, batch):
@@ -65,12 +64,12 @@ def _loss_fn(apply_fn, batch):
 @pytest.mark.parametrize('config_module', [dense10, smoke])
 def test_loss_logits_gradients_and_statistics_equal_flax(config_module):
   config = config_module.get_config()
-  model = models.create_model(config.model)
+  model = network.create_model(config.model)
   variables = _variables(model)
   batch = _batch(2, 24)
   results = [
       _loss_fn(f, batch)(variables['params'], variables['batch_stats'])
-      for f in (model.apply, functools.partial(fast_model.apply, model))]
+      for f in (model.apply, functools.partial(folded_train.apply, model))]
   (want_loss, (want_logits, want_stats)), want_grads = results[0]
   (got_loss, (got_logits, got_stats)), got_grads = results[1]
   assert abs(float(got_loss) - float(want_loss)) <= TOLERANCE * abs(
@@ -81,11 +80,11 @@ def test_loss_logits_gradients_and_statistics_equal_flax(config_module):
 
 
 def test_inference_mode_uses_running_averages_like_flax():
-  model = models.create_model(dense10.get_config().model)
+  model = network.create_model(dense10.get_config().model)
   variables = _variables(model, seed=1)
   x = _batch(1, 20, seed=1)['x']
   want = model.apply(variables, x, train=False)
-  got = jax.jit(functools.partial(fast_model.apply, model, train=False))(
+  got = jax.jit(functools.partial(folded_train.apply, model, train=False))(
       variables, x)
   _assert_close({'logits': got}, {'logits': want}, 'logits')
 
@@ -93,10 +92,10 @@ def test_inference_mode_uses_running_averages_like_flax():
 def test_several_steps_in_a_row_stay_together():
   """Three Adam steps through train.train_step with each formulation."""
   config = dense10.get_config()
-  model = models.create_model(config.model)
+  model = network.create_model(config.model)
   variables = _variables(model, seed=2)
   states = []
-  for apply_fn in (model.apply, functools.partial(fast_model.apply, model)):
+  for apply_fn in (model.apply, functools.partial(folded_train.apply, model)):
     state = train.TrainState.create(
         apply_fn=apply_fn, params=variables['params'],
         tx=optax.adam(config.train.learning_rate),

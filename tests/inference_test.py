@@ -1,37 +1,31 @@
-"""Tests of jaxmelody.inference: exact padding, no recompiles, BN modes, weights."""
+"""Tests of inference.engine: exact padding, no recompiles, BN modes, weights."""
 
 import functools
-import importlib
-import pathlib
 
 import flax.serialization
 import jax
 import numpy as np
 import pytest
 
+from conftest import load_config
 from jaxmelody import errors
-from jaxmelody import inference
-from jaxmelody import models
-from jaxmelody import pitch
-from jaxmelody import weights
-
-CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
+from jaxmelody.frontend import pitch
+from jaxmelody.inference import engine
+from jaxmelody.inference import weights
+from jaxmelody.model import network
 
 
-def load_config(name):
-  return importlib.import_module(f'configs.{name}').get_config()
 
-
-random_variables = models.random_variables
+random_variables = network.random_variables
 
 
 @pytest.fixture(scope='module')
 def smoke():
   """Smoke config, model, variables and a shared InferenceModel."""
   config = load_config('smoke')
-  model = models.create_model(config.model)
+  model = network.create_model(config.model)
   variables = random_variables(model)
-  im = inference.InferenceModel(config.model, variables, pad_lengths=(32, 64))
+  im = engine.InferenceModel(config.model, variables, pad_lengths=(32, 64))
   return config, model, variables, im
 
 
@@ -44,7 +38,7 @@ def _jit_apply(model, variables, x, train):
 
 def _direct(model, variables, cfp, train=False):
   """Logits [T, 257] of one unpadded pass over the whole clip."""
-  x = models.cfp_to_input(cfp)[None]
+  x = network.cfp_to_input(cfp)[None]
   return np.asarray(_jit_apply(model, variables, x, train)[0])
 
 
@@ -61,14 +55,14 @@ def test_padded_and_windowed_logits_equal_one_unpadded_pass(smoke):
 
 def test_folded_conv6_equals_the_block_as_written(smoke):
   # dense10's decoder input repeats x 8 times; with running averages the
-  # copies fold into one kernel (jaxmelody.decoder_fold). Padded and
+  # copies fold into one kernel (jaxmelody.model.decoder_fold). Padded and
   # windowed clips must still equal one plain unpadded pass.
   config = smoke[0].copy_and_resolve_references()
   config.model.input_repeats = 8
-  model = models.create_model(config.model)
+  model = network.create_model(config.model)
   variables = random_variables(model, seed=5)
-  im = inference.InferenceModel(config.model, variables, pad_lengths=(64,),
-                                fast=False)  # the flax path with the fold
+  im = engine.InferenceModel(config.model, variables, pad_lengths=(64,),
+                             fast=False)  # the flax path with the fold
   assert im._fold == 8  # pylint: disable=protected-access
   rng = np.random.default_rng(6)
   for frames in (40, 150):  # padded to 64; windowed (> 64)
@@ -84,9 +78,9 @@ def test_frames_past_the_clip_do_not_change_the_clip_logits(smoke, fast):
   # folded copies (decoder_fold) in the plain forward.
   config = smoke[0].copy_and_resolve_references()
   config.model.input_repeats = 3
-  model = models.create_model(config.model)
-  im = inference.InferenceModel(config.model, random_variables(model),
-                                pad_lengths=(64,), fast=fast)
+  model = network.create_model(config.model)
+  im = engine.InferenceModel(config.model, random_variables(model),
+                             pad_lengths=(64,), fast=fast)
   x = np.random.default_rng(0).random((1, 256, 64, 3), dtype=np.float32)
   zeros, n = x.copy(), 41
   zeros[:, :, n:] = 0
@@ -97,7 +91,7 @@ def test_frames_past_the_clip_do_not_change_the_clip_logits(smoke, fast):
 
 def test_no_recompile_within_a_pad_length(smoke):
   config, _, variables, _ = smoke
-  im = inference.InferenceModel(config.model, variables, pad_lengths=(32, 64))
+  im = engine.InferenceModel(config.model, variables, pad_lengths=(32, 64))
   rng = np.random.default_rng(2)
   for frames in (5, 20, 31, 32):
     im.logits(rng.random((3, 256, frames), dtype=np.float32))
@@ -109,8 +103,8 @@ def test_no_recompile_within_a_pad_length(smoke):
 
 def test_batch_mode_equals_train_mode_apply_per_piece(smoke):
   config, model, variables, running = smoke
-  im = inference.InferenceModel(config.model, variables, pad_lengths=(64,),
-                                piece_frames=60, bn_inference='batch')
+  im = engine.InferenceModel(config.model, variables, pad_lengths=(64,),
+                             piece_frames=60, bn_inference='batch')
   cfp = np.random.default_rng(3).random((3, 256, 100), dtype=np.float32)
   # Pieces of 60 and 40 frames, both padded to 64: the masked statistics
   # must equal those of each piece run alone at its exact length.
@@ -127,8 +121,8 @@ def test_batch_mode_windows_long_pieces_with_their_own_statistics(smoke):
   # (memory bounded on long songs); each normalises with its own frames'
   # statistics and keeps its core, as in running mode.
   config, model, variables, _ = smoke
-  im = inference.InferenceModel(config.model, variables, pad_lengths=(64,),
-                                bn_inference='batch')
+  im = engine.InferenceModel(config.model, variables, pad_lengths=(64,),
+                             bn_inference='batch')
   cfp = np.random.default_rng(7).random((3, 256, 150), dtype=np.float32)
   margin, core = im.radius, 64 - 2 * im.radius
   want = np.empty((150, 257), np.float32)
@@ -157,9 +151,9 @@ def test_melody_decodes_to_class_table(smoke):
 def test_bad_settings_raise_config_error(smoke):
   config, _, variables, _ = smoke
   with pytest.raises(errors.ConfigError, match='bn_inference'):
-    inference.InferenceModel(config.model, variables, bn_inference='mean')
+    engine.InferenceModel(config.model, variables, bn_inference='mean')
   with pytest.raises(errors.ConfigError, match='pad_lengths'):
-    inference.InferenceModel(config.model, variables, pad_lengths=(8,))
+    engine.InferenceModel(config.model, variables, pad_lengths=(8,))
 
 
 def test_resolve_variables(smoke, tmp_path):

@@ -9,9 +9,9 @@ import ml_collections
 import numpy as np
 import pytest
 
+from jaxmelody.data import input_pipeline
 from jaxmelody import errors
-from jaxmelody import input_pipeline
-from jaxmelody import models
+from jaxmelody.model import network
 
 
 def _clips(lengths, prefix='s'):
@@ -47,7 +47,7 @@ def test_crop_example_window_layout_and_mask():
   start = int(out['x'][0, 0, 0])
   assert 0 <= start <= 100 - 32
   window = clip['cfp'][:, :, start:start + 32]
-  np.testing.assert_array_equal(out['x'], models.cfp_to_input(window))
+  np.testing.assert_array_equal(out['x'], network.cfp_to_input(window))
   np.testing.assert_array_equal(out['target'],
                                 clip['target'][start:start + 32])
   np.testing.assert_array_equal(out['mask'], np.ones(32))
@@ -111,7 +111,7 @@ def _data_config(name, **overrides):
 
 def test_mir1k_reads_the_fit_and_validation_splits(monkeypatch):
   calls = []
-  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+  from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
   monkeypatch.setattr(datasets, 'get_source',
                       lambda name, split, cfg: calls.append(split) or split)
   assert input_pipeline.train_and_validation(_data_config('mir1k')) == (
@@ -143,7 +143,7 @@ def _earlier_training_ids(ids, val_singers):
 
 
 def test_mir1k_training_clips_and_order_are_unchanged(tmp_path):
-  dummy = pathlib.Path(input_pipeline.__file__).parents[1] / (
+  dummy = pathlib.Path(input_pipeline.__file__).parents[2] / (
       'datasets_builders/mir1k/dummy_data')
   root = tmp_path / 'corpora' / 'mir1k'
   (root / 'Wavfile').mkdir(parents=True)
@@ -166,7 +166,7 @@ def test_mir1k_training_clips_and_order_are_unchanged(tmp_path):
 
 
 def test_synthetic_uses_its_validation_split_others_none(monkeypatch):
-  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+  from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
   monkeypatch.setattr(datasets, 'get_source',
                       lambda name, split, cfg: [split])
   assert input_pipeline.train_and_validation(
@@ -209,7 +209,7 @@ def test_pitch_shift_keeps_classes_in_range():
 
 
 def test_synthetic_fraction_mixes_cycled_synthetic_clips(monkeypatch):
-  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+  from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
   sources = {'fit': [f'real{i}' for i in range(6)],
              'validation': ['val'], 'train': ['syn0', 'syn1']}
   monkeypatch.setattr(datasets, 'get_source',
@@ -231,7 +231,7 @@ def test_synthetic_fraction_mixes_cycled_synthetic_clips(monkeypatch):
 
 def test_augmented_and_no_melody_shares_mix_in_the_matching_splits(
     monkeypatch):
-  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+  from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
   sources = {('mir1k', 'fit'): [f'real{i}' for i in range(4)],
              ('mir1k', 'train'): [f'real{i}' for i in range(8)],
              ('mir1k', 'validation'): ['val'],

@@ -3,8 +3,8 @@
 import numpy as np
 import pretty_midi
 
-from jaxmelody import midi
-from jaxmelody.features import FEATURES
+from jaxmelody.apps import midi
+from jaxmelody.frontend.feature_config import FEATURES
 
 
 def test_runs_become_notes_and_blips_are_dropped():

@@ -1,29 +1,18 @@
-"""Tests for jaxmelody.models (architecture, layout, BatchNorm, cost)."""
+"""Tests for jaxmelody.model.network (architecture, layout, BatchNorm, cost)."""
 
 import functools
-import importlib.util
-import pathlib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import load_config
 from jaxmelody import errors
-from jaxmelody import models
+from jaxmelody.model import network
+from jaxmelody.training import workdir_config
 
-CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
 VARIANTS = ('dense10', 'dense20', 'densenet', 'da_reversed', 'msfcn_released')
-
-
-def _config(name, *recipe):
-  # Load by path, as ml_collections.config_flags does for --config=
-  # (--config=configs/NAME.py:RECIPE calls get_config(RECIPE)).
-  spec = importlib.util.spec_from_file_location(
-      f'_test_config_{name}', str(CONFIGS / f'{name}.py'))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(*recipe)
 
 
 def _blocks(model_config):
@@ -44,25 +33,26 @@ def _blocks(model_config):
 @pytest.fixture(scope='module')
 def dense10_variables():
   """dense10 variables for an 8-frame input (initialised once: it compiles)."""
-  return models.init_variables(models.MSFCN(), jax.random.PRNGKey(0), frames=8)
+  return network.init_variables(network.MSFCN(), jax.random.PRNGKey(0),
+                                frames=8)
 
 
 @pytest.mark.parametrize('name', VARIANTS)
 def test_param_count_follows_the_architecture(name):
-  model_config = _config(name).model
-  model = models.create_model(model_config)
+  model_config = load_config(name).model
+  model = network.create_model(model_config)
   variables = jax.eval_shape(
-      lambda: models.init_variables(model, jax.random.PRNGKey(0)))
+      lambda: network.init_variables(model, jax.random.PRNGKey(0)))
   # Conv kernel + bias, BatchNorm scale + bias over the block's input.
   expected = sum(9 * i * o + o + 2 * i for i, o in _blocks(model_config))
-  assert models.count_params(variables['params']) == expected
+  assert network.count_params(variables['params']) == expected
 
 
 def test_dense10_has_the_released_weights_count():
-  model = models.create_model(_config('dense10').model)
+  model = network.create_model(load_config('dense10').model)
   variables = jax.eval_shape(
-      lambda: models.init_variables(model, jax.random.PRNGKey(0)))
-  assert models.count_params(variables['params']) == 74_850
+      lambda: network.init_variables(model, jax.random.PRNGKey(0)))
+  assert network.count_params(variables['params']) == 74_850
   # Decoder input: 3 + 5 * 10 dense channels, then the input 8 more times.
   assert variables['params']['conv6']['conv']['kernel'].shape == (3, 3, 77, 64)
 
@@ -80,9 +70,9 @@ def test_init_follows_torch_defaults(dense10_variables):
 
 @pytest.mark.parametrize('dtype', ['float32', 'bfloat16'])
 def test_logits_shape_and_dtype(dtype, dense10_variables):
-  model_config = _config('dense10').model
+  model_config = load_config('dense10').model
   model_config.dtype = dtype
-  model = models.create_model(model_config)
+  model = network.create_model(model_config)
   variables = dense10_variables
   x = np.random.default_rng(1).random((2, 256, 8, 3), np.float32)
   logits = jax.jit(functools.partial(model.apply, train=False))(variables, x)
@@ -94,7 +84,7 @@ def test_logits_shape_and_dtype(dtype, dense10_variables):
 
 
 def test_row_zero_is_voicing_mean_and_rows_after_are_conv8(dense10_variables):
-  model = models.MSFCN()
+  model = network.MSFCN()
   variables = dense10_variables
   x = np.random.default_rng(2).random((1, 256, 6, 3), np.float32)
   logits, state = jax.jit(functools.partial(
@@ -109,7 +99,7 @@ def test_row_zero_is_voicing_mean_and_rows_after_are_conv8(dense10_variables):
 
 
 def test_train_mode_updates_batch_stats_like_torch(dense10_variables):
-  model = models.MSFCN()
+  model = network.MSFCN()
   variables = dense10_variables
   x = np.random.default_rng(1).random((2, 256, 8, 3), np.float32)
   _, updates = jax.jit(functools.partial(
@@ -124,16 +114,16 @@ def test_train_mode_updates_batch_stats_like_torch(dense10_variables):
 def test_cfp_to_input_moves_channels_last():
   cfp = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
   for arr in (cfp, jnp.asarray(cfp)):
-    x = models.cfp_to_input(arr)
+    x = network.cfp_to_input(arr)
     assert x.shape == (2, 4, 5, 3)
     np.testing.assert_array_equal(x[1, :, :, 2], cfp[1, 2])
-  assert models.cfp_to_input(cfp[0]).shape == (4, 5, 3)
+  assert network.cfp_to_input(cfp[0]).shape == (4, 5, 3)
 
 
 def test_summary_reports_params_and_conv_flops():
-  model_config = _config('dense10').model
+  model_config = load_config('dense10').model
   lines = dict(line.split(': ') for line in
-               models.summary(model_config).splitlines())
+               network.summary(model_config).splitlines())
   assert int(lines['params']) == 74_850
   # Two FLOPs per multiply-add of every conv on a 256 x 256 input, plus a
   # little elementwise work (BatchNorm, SELU, bias).
@@ -146,22 +136,16 @@ def test_summary_reports_params_and_conv_flops():
                                          ('decoder_channels', ()),
                                          ('growth', 0)])
 def test_create_model_rejects_bad_config(field, value):
-  model_config = _config('dense10').model
+  model_config = load_config('dense10').model
   model_config[field] = value
   with pytest.raises(errors.ConfigError, match='config.model'):
-    models.create_model(model_config)
+    network.create_model(model_config)
 
 
-def _flat(config, prefix=''):
+def _flat(config):
   """{'section.field': value} of a ConfigDict (tuples for sequences)."""
-  out = {}
-  for key, value in config.items():
-    if hasattr(value, 'items'):
-      out.update(_flat(value, f'{prefix}{key}.'))
-    else:
-      out[f'{prefix}{key}'] = (tuple(value) if isinstance(value, (list, tuple))
-                               else value)
-  return out
+  return {k: tuple(v) if isinstance(v, list) else v
+          for k, v in workdir_config.flatten(config.to_dict()).items()}
 
 
 @pytest.mark.parametrize('name, changes', [
@@ -179,7 +163,7 @@ def _flat(config, prefix=''):
                         'eval.decoder': 'argmax'}),
 ])
 def test_variant_configs_change_only_their_fields(name, changes):
-  base, variant = _flat(_config('dense10')), _flat(_config(name))
+  base, variant = _flat(load_config('dense10')), _flat(load_config(name))
   assert set(variant) == set(base)
   differing = {k: variant[k] for k in base if variant[k] != base[k]}
   assert differing == changes
@@ -193,7 +177,7 @@ ALL740 = {'data.val_singers': (), 'train.lr_schedule': 'wsd',
 @pytest.mark.parametrize('name', ['dense10', 'dense20', 'densenet',
                                   'da_reversed'])
 def test_all740_recipe_changes_only_the_recipe_fields(name):
-  base, final = _flat(_config(name)), _flat(_config(name, 'all740'))
+  base, final = _flat(load_config(name)), _flat(load_config(name, 'all740'))
   assert set(final) == set(base)
   differing = {k: final[k] for k in base if final[k] != base[k]}
   assert differing == ALL740
@@ -201,12 +185,12 @@ def test_all740_recipe_changes_only_the_recipe_fields(name):
 
 def test_unknown_recipe_is_refused():
   with pytest.raises(ValueError, match='unknown recipe'):
-    _config('densenet', 'all74')
+    load_config('densenet', 'all74')
 
 
 def test_select1400_halves_the_final_decay_and_holds_out_validation():
-  base = _flat(_config('dense10'))
-  select = _flat(_config('dense10', 'select1400'))
+  base = _flat(load_config('dense10'))
+  select = _flat(load_config('dense10', 'select1400'))
   differing = {k: select[k] for k in base if select[k] != base[k]}
   assert differing == {
       'train.lr_schedule': 'wsd', 'train.decay_start_step': 1325,
@@ -221,8 +205,8 @@ def test_select1400_halves_the_final_decay_and_holds_out_validation():
 
 @pytest.mark.parametrize('recipe', ['select1400', 'all740'])
 def test_robust_recipes_only_mix_the_training_source(recipe):
-  plain = _flat(_config('dense10', recipe))
-  robust = _flat(_config('dense10', recipe + '_robust'))
+  plain = _flat(load_config('dense10', recipe))
+  robust = _flat(load_config('dense10', recipe + '_robust'))
   differing = {k: robust[k] for k in plain if robust[k] != plain[k]}
   assert differing == {'data.augmented_fraction': 0.4,
                        'data.synthetic_fraction': 0.1,

@@ -1,4 +1,4 @@
-"""Tests for jaxmelody.msfcn_import (the authors' released weights)."""
+"""Tests for jaxmelody.model.released_weights (the authors' released weights)."""
 
 import functools
 import os
@@ -11,17 +11,17 @@ import pytest
 
 import jaxmelody
 from jaxmelody import errors
-from jaxmelody import models
-from jaxmelody import msfcn_import
-from jaxmelody import pitch
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.frontend import pitch
+from jaxmelody.model import network
+from jaxmelody.model import released_weights
 
 PKL = 'reference/msfcn/train_single_for_pitch_epoch_22.pkl'
 
 
 @functools.cache
 def _import(path):
-  return msfcn_import.import_msfcn_checkpoint(path)
+  return released_weights.import_msfcn_checkpoint(path)
 
 
 @pytest.fixture
@@ -32,10 +32,10 @@ def released(shared_dir):
 
 def _batch_stats_forward(variables, cfp):
   """Logits [T, 257] with BatchNorm on the clip's own statistics (theirs)."""
-  model = models.MSFCN()
+  model = network.MSFCN()
   apply = jax.jit(functools.partial(model.apply, train=True,
                                     mutable=['batch_stats']))
-  logits, _ = apply(variables, models.cfp_to_input(cfp)[None])
+  logits, _ = apply(variables, network.cfp_to_input(cfp)[None])
   return np.asarray(logits[0])
 
 
@@ -52,7 +52,7 @@ def _overall_accuracy(logits, pv_path):
 
 def test_tree_matches_the_model(released):
   want = jax.eval_shape(
-      lambda: models.init_variables(models.MSFCN(), jax.random.PRNGKey(0)))
+      lambda: network.init_variables(network.MSFCN(), jax.random.PRNGKey(0)))
   assert (jax.tree_util.tree_structure(released)
           == jax.tree_util.tree_structure(want))
   for got, expected in zip(jax.tree_util.tree_leaves(released),
@@ -61,12 +61,12 @@ def test_tree_matches_the_model(released):
 
 
 def test_file_holds_the_published_param_count(released):
-  assert models.count_params(released['params']) == 74_850
+  assert network.count_params(released['params']) == 74_850
   # BatchNorm running variances are positive; the import did not mix them up.
   for block in released['batch_stats'].values():
     assert np.all(block['bn']['var'] > 0)
   assert jaxmelody.import_msfcn_checkpoint is (
-      msfcn_import.import_msfcn_checkpoint)
+      released_weights.import_msfcn_checkpoint)
 
 
 def test_released_weights_find_the_melody(released, shared_dir):
@@ -90,7 +90,7 @@ def test_truncated_file_is_a_checkpoint_error(tmp_path, shared_dir, cut):
   raw = (shared_dir / PKL).read_bytes()
   path = _write(tmp_path, raw[:int(len(raw) * cut)])
   with pytest.raises(errors.CheckpointError, match='cut short'):
-    msfcn_import.import_msfcn_checkpoint(path)
+    released_weights.import_msfcn_checkpoint(path)
 
 
 @pytest.mark.parametrize('data,message', [
@@ -101,7 +101,7 @@ def test_truncated_file_is_a_checkpoint_error(tmp_path, shared_dir, cut):
 ])
 def test_foreign_files_are_checkpoint_errors(tmp_path, data, message):
   with pytest.raises(errors.CheckpointError, match=message):
-    msfcn_import.import_msfcn_checkpoint(_write(tmp_path, data))
+    released_weights.import_msfcn_checkpoint(_write(tmp_path, data))
 
 
 def test_pickled_globals_are_never_resolved(tmp_path, monkeypatch):
@@ -110,7 +110,7 @@ def test_pickled_globals_are_never_resolved(tmp_path, monkeypatch):
   # The classic payload: os.system('echo pwned') on load.
   payload = b"cos\nsystem\n(S'echo pwned'\ntR."
   with pytest.raises(errors.CheckpointError, match='refusing .*os.system'):
-    msfcn_import.import_msfcn_checkpoint(_write(tmp_path, payload))
+    released_weights.import_msfcn_checkpoint(_write(tmp_path, payload))
   assert not calls
 
 
@@ -118,4 +118,4 @@ def test_pickled_globals_are_never_resolved(tmp_path, monkeypatch):
 def test_unreadable_path_is_a_checkpoint_error(tmp_path, name):
   # '' names the folder itself: also not a readable file.
   with pytest.raises(errors.CheckpointError, match='cannot read'):
-    msfcn_import.import_msfcn_checkpoint(tmp_path / name)
+    released_weights.import_msfcn_checkpoint(tmp_path / name)

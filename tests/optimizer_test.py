@@ -6,8 +6,8 @@ import optax
 import pytest
 
 from configs import smoke
-from jaxmelody import optimizer
 from jaxmelody.errors import ConfigError
+from jaxmelody.training import optimizer
 
 
 def _train_config(**changes):

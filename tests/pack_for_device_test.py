@@ -6,9 +6,9 @@ import soundfile as sf
 import tensorflow_datasets as tfds
 
 from datasets_builders.mir1k import mir1k_dataset_builder as mir1k
-from jaxmelody import audio
-from jaxmelody import synth
-from jaxmelody.features import FEATURES
+from jaxmelody.data import synth
+from jaxmelody.frontend import audio
+from jaxmelody.frontend.feature_config import FEATURES
 
 # Two train singers (one of them a validation singer) and one test singer.
 CLIPS = {'abjones_1_01': '.wav', 'Ani_1_01': '.flac', 'leon_1_01': '.wav'}

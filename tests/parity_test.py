@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from configs import msfcn_released
-from jaxmelody import audio
-from jaxmelody import cfp
-from jaxmelody import evaluate
-from jaxmelody import inference
-from jaxmelody import msfcn_import
-from jaxmelody import pitch
+from jaxmelody.frontend import audio
+from jaxmelody.frontend import cfp
+from jaxmelody.frontend import pitch
+from jaxmelody.inference import engine
+from jaxmelody.inference import evaluate
+from jaxmelody.model import released_weights
 
 CLIPS = [('mir1k', 'leon_1_01'), ('mir1k', 'yifen_2_13'),
          ('adc2004', 'daisy1'), ('adc2004', 'pop3')]
@@ -30,9 +30,9 @@ CSV = {'mir1k': 'test_result_of_MIR1K.csv',
 def released(request):
   shared = request.getfixturevalue('shared_dir')
   config = msfcn_released.get_config()
-  variables = msfcn_import.import_msfcn_checkpoint(
+  variables = released_weights.import_msfcn_checkpoint(
       shared / 'reference/msfcn/train_single_for_pitch_epoch_22.pkl')
-  return shared, config, inference.from_config(config, variables)
+  return shared, config, engine.from_config(config, variables)
 
 
 def _published_oa(shared, corpus, clip):

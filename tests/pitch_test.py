@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from jaxmelody import errors
-from jaxmelody import pitch
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.frontend import pitch
 
 
 def test_class_table():
@@ -95,7 +95,7 @@ def test_decode():
   logits[0, 0] = 10.0     # no melody
   logits[1, 48] = 10.0    # 62 Hz
   logits[2, 0] = 0.0      # tie-ish: row 0 vs the rest at -10
-  f0, voicing = pitch.decode(logits)
+  f0, voicing = pitch.argmax_hz(logits)
   np.testing.assert_allclose(f0, [0.0, 62.0, 0.0])
   assert voicing[0] < 1e-6 and voicing[1] > 1 - 1e-6
   # Row 2: p(no melody) = 1 / (1 + 256 e^-10); voicing is the rest.

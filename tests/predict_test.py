@@ -1,11 +1,10 @@
-"""Tests of jaxmelody.predict (the Python API) and predict_files (outputs,
+"""Tests of jaxmelody.inference.api (the Python API) and predict_files (outputs,
 bad input).
 
 A smoke-size model with random weights stands in for the pretrained one, so
 these tests check plumbing and error handling, not melody accuracy.
 """
 
-import importlib
 import os
 import pathlib
 
@@ -13,19 +12,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from jaxmelody import decoding
+from conftest import load_config
+from jaxmelody.apps import write_files
+from jaxmelody.data import synth
 from jaxmelody import errors
-from jaxmelody import pitch
-from jaxmelody import predict
-from jaxmelody import predict_files
-from jaxmelody import synth
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.frontend import pitch
+from jaxmelody.inference import api
+from jaxmelody.inference import decoding
 
-CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
-
-
-def load_config(name):
-  return importlib.import_module(f'configs.{name}').get_config()
 
 
 @pytest.fixture(scope='module')
@@ -54,7 +49,7 @@ def setup(tmp_path_factory, save_random_weights):
 
 def run(setup, audio, out, **kwargs):
   config, ckpt, _ = setup
-  return predict_files.run_predict(config, audio=str(audio), output_dir=str(out),
+  return write_files.run_predict(config, audio=str(audio), output_dir=str(out),
                              checkpoint=ckpt, **kwargs)
 
 
@@ -104,8 +99,8 @@ def test_silence_is_processed_without_nan(setup, tmp_path):
   assert run(setup, setup[2] / 'silence.wav', tmp_path) == 0
   _, f0 = read_csv(tmp_path / 'silence.csv')
   assert len(f0) == FEATURES.n_frames(8000) and np.isfinite(f0).all()
-  melody = predict.extract_melody(np.zeros(8000), 16000, config=setup[0],
-                                  checkpoint=setup[1])
+  melody = api.extract_melody(np.zeros(8000), 16000, config=setup[0],
+                              checkpoint=setup[1])
   assert np.isfinite(melody.voicing).all()
 
 
@@ -135,7 +130,7 @@ def test_batch_reports_bad_files_and_processes_the_rest(setup, tmp_path):
   reported = []
   bad = ['empty.wav', 'nan.wav', 'text.wav', 'missing.wav']
   audio = ','.join(str(setup[2] / n) for n in ['good.wav'] + bad)
-  status = predict_files.run_predict(setup[0], audio=audio, output_dir=str(tmp_path),
+  status = write_files.run_predict(setup[0], audio=audio, output_dir=str(tmp_path),
                                checkpoint=setup[1], plot=True,
                                report=reported.append)
   assert status == 1
@@ -144,7 +139,7 @@ def test_batch_reports_bad_files_and_processes_the_rest(setup, tmp_path):
   for error, name in zip(reported, bad):
     assert isinstance(error, errors.JaxMelodyError) and name in str(error)
   with pytest.raises(errors.AudioError, match='none of the 2 inputs'):
-    predict_files.run_predict(setup[0], audio=','.join(str(setup[2] / n)
+    write_files.run_predict(setup[0], audio=','.join(str(setup[2] / n)
                                                  for n in bad[:2]),
                         output_dir=str(tmp_path), checkpoint=setup[1],
                         report=reported.append)
@@ -167,39 +162,39 @@ def test_unwritable_output_folder_raises(setup, tmp_path):
 
 def test_folder_glob_and_list_expand_sorted(setup):
   folder = setup[2]
-  paths, problems = predict_files.expand_audio(str(folder))
+  paths, problems = write_files.expand_audio(str(folder))
   names = [os.path.basename(p) for p in paths]
   assert names == sorted(names) and 'good.wav' in names and not problems
   assert all(n.endswith(('.wav', '.flac')) for n in names)
-  paths, _ = predict_files.expand_audio(str(folder / 'rate*'))
+  paths, _ = write_files.expand_audio(str(folder / 'rate*'))
   assert [os.path.basename(p) for p in paths] == ['rate48k.wav', 'rate8k.flac']
-  paths, problems = predict_files.expand_audio(f'{folder / "good.wav"},'
+  paths, problems = write_files.expand_audio(f'{folder / "good.wav"},'
                                          f'{folder / "zz*.wav"}')
   assert len(paths) == 1 and 'no file matches' in str(problems[0])
-  assert predict_files.expand_audio('')[0] == [str(predict.DEMO_AUDIO)]
-  assert predict_files._stems(['a/x.wav', 'b/x.flac']) == ['x', 'x-2']
+  assert write_files.expand_audio('')[0] == [str(api.DEMO_AUDIO)]
+  assert write_files._stems(['a/x.wav', 'b/x.flac']) == ['x', 'x-2']
 
 
 def test_demo_clip_is_bundled_and_default(setup, tmp_path):
-  assert predict.DEMO_AUDIO.is_file()
-  assert predict.DEMO_AUDIO.stat().st_size < 200_000
+  assert api.DEMO_AUDIO.is_file()
+  assert api.DEMO_AUDIO.stat().st_size < 200_000
   assert run(setup, '', tmp_path) == 0
   times, _ = read_csv(tmp_path / 'demo.csv')
-  assert len(times) == FEATURES.n_frames(len(sf.read(predict.DEMO_AUDIO)[0]))
+  assert len(times) == FEATURES.n_frames(len(sf.read(api.DEMO_AUDIO)[0]))
 
 
 def test_extract_melody_api(setup):
   config, ckpt, audio = setup
   with pytest.raises(errors.AudioError, match='sample rate'):
-    predict.extract_melody(np.zeros(16000), config=config, checkpoint=ckpt)
-  from_path = predict.extract_melody(audio / 'good.wav', config=config,
-                                     checkpoint=ckpt)
-  model = predict.get_model(config, ckpt)
+    api.extract_melody(np.zeros(16000), config=config, checkpoint=ckpt)
+  from_path = api.extract_melody(audio / 'good.wav', config=config,
+                                 checkpoint=ckpt)
+  model = api.get_model(config, ckpt)
   traces = model.traces
   samples, sr = sf.read(audio / 'good.wav')
-  from_array = predict.extract_melody(samples, sr, config=config,
-                                      checkpoint=ckpt)
-  assert predict.get_model(config, ckpt) is model and model.traces == traces
+  from_array = api.extract_melody(samples, sr, config=config,
+                                  checkpoint=ckpt)
+  assert api.get_model(config, ckpt) is model and model.traces == traces
   np.testing.assert_allclose(from_array.f0_hz, from_path.f0_hz)
   assert len(from_path.times) == len(from_path.f0_hz) == len(
       from_path.voicing) == FEATURES.n_frames(len(samples))
@@ -247,10 +242,10 @@ def test_written_confidence_is_what_the_decision_used(setup, tmp_path,
     voiced = conf >= cut if threshold else conf > cut
     np.testing.assert_array_equal((f0 > 0)[clear], voiced[clear])
   else:
-    melody = predict.extract_melody(str(setup[2] / 'good.wav'),
-                                    config=setup[0], checkpoint=setup[1],
-                                    decoder=decoder,
-                                    voicing_threshold=threshold)
+    melody = api.extract_melody(str(setup[2] / 'good.wav'),
+                                config=setup[0], checkpoint=setup[1],
+                                decoder=decoder,
+                                voicing_threshold=threshold)
     np.testing.assert_allclose(melody.confidence, conf, atol=5e-5)
     chain = librosa.sequence.viterbi_binary(
         melody.confidence[None], librosa.sequence.transition_loop(

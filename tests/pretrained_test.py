@@ -7,10 +7,10 @@ floor test also needs the MIR-1K corpus in ../shared.
 import numpy as np
 import pytest
 
-from jaxmelody import evaluate
-from jaxmelody import pitch
-from jaxmelody import predict
-from jaxmelody import weights
+from jaxmelody.frontend import pitch
+from jaxmelody.inference import api
+from jaxmelody.inference import evaluate
+from jaxmelody.inference import weights
 
 BUNDLED = weights.PRETRAINED_DIR / 'dense10' / 'variables.msgpack'
 # Three MIR-1K test clips (never seen in training or validation) and the
@@ -33,10 +33,10 @@ def bundled():
 def test_bundled_model_finds_no_melody_in_silence(bundled, bn_inference,
                                                   seconds):
   del bundled
-  config = predict.default_config()
+  config = api.default_config()
   config.model.bn_inference = bn_inference
-  melody = predict.extract_melody(np.zeros(16000 * seconds, np.float32), 16000,
-                                  config=config)
+  melody = api.extract_melody(np.zeros(16000 * seconds, np.float32), 16000,
+                              config=config)
   assert (melody.f0_hz == 0).all() and np.isfinite(melody.voicing).all()
 
 
@@ -47,7 +47,7 @@ def test_bundled_model_scores_above_a_floor_on_mir1k_clips(bundled,
   scores = []
   for clip in CLIPS:
     wav = next((root / 'Wavfile').glob(f'{clip}.*'))
-    melody = predict.extract_melody(wav)
+    melody = api.extract_melody(wav)
     times, f0 = pitch.read_pv(root / 'PitchLabel' / f'{clip}.pv')
     ref = pitch.resample_reference(times, f0, melody.times)
     scores.append(evaluate.score_clip(melody.times, ref, melody.f0_hz)['OA'])

@@ -85,3 +85,24 @@ def test_a_signal_stops_training_with_its_step_saved(tmp_path, sig):
   status, _, err = _run(*args, f'--config.train.num_steps={step + 1}')
   assert status == 0, err[-2000:]
   assert f'resuming from {work / "checkpoints" / str(step)}' in err
+
+
+def test_predict_mode_writes_what_the_command_writes(tmp_path, songs,
+                                                     dense10_weights):
+  """--mode=predict is the jaxmelody command: --midi, --confidence and the
+  config's decoder (--config.eval.decoder = the command's --decoder)."""
+  clip = songs / 'a' / 'solo.wav'  # --audio splits at commas
+  status, _, err = _run(
+      '--config=configs/dense10.py', '--mode=predict', f'--audio={clip}',
+      f'--checkpoint={dense10_weights}', f'--output_dir={tmp_path / "run"}',
+      '--midi', '--confidence', '--config.eval.decoder=argmax')
+  assert status == 0, err[-2000:]
+  from jaxmelody.apps import cli  # pylint: disable=g-import-not-at-top
+  assert cli.main([str(clip), '-o', str(tmp_path / 'cli'), '--checkpoint',
+                   str(dense10_weights), '--midi', '--confidence',
+                   '--decoder', 'argmax']) == 0
+  written = sorted(p.name for p in (tmp_path / 'run').iterdir())
+  assert written == ['solo.confidence.csv', 'solo.csv', 'solo.mid']
+  for name in written:
+    assert ((tmp_path / 'run' / name).read_bytes() ==
+            (tmp_path / 'cli' / name).read_bytes()), name

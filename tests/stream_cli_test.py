@@ -1,7 +1,7 @@
 """Tests of ``jaxmelody --stream`` (stream_cli) and live_io's MIDI notes.
 
 The command runs in a subprocess that reads a file on standard input, with
-a smoke-size model of random weights (``predict.default_config`` patched):
+a smoke-size model of random weights (``api.default_config`` patched):
 these tests check the plumbing, bad input and exit statuses. Real devices
 are never opened; MIDI is checked as lists of mido messages.
 """
@@ -14,21 +14,22 @@ import sys
 import numpy as np
 import pytest
 
+from jaxmelody.apps import live_io
+from jaxmelody.apps import midi
+from jaxmelody.apps import stream_cli
+from jaxmelody.data import synth
 from jaxmelody import errors
-from jaxmelody import live_io
-from jaxmelody import midi
-from jaxmelody import predict
-from jaxmelody import stream_cli
-from jaxmelody import synth
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.inference import api
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Runs the command with the smoke config as the default one.
 _SCRIPT = """
 import importlib, json, sys
 sys.path.insert(0, {root!r})
-from jaxmelody import cli, predict
-predict.default_config = lambda: importlib.import_module(
+from jaxmelody.apps import cli
+from jaxmelody.inference import api
+api.default_config = lambda: importlib.import_module(
     'configs.smoke').get_config()
 sys.exit(cli.main(json.loads(sys.argv[1])))
 """
@@ -64,8 +65,8 @@ def _rows(text):
 def _offline(x, sr, weights):
   import importlib  # pylint: disable=g-import-not-at-top
   config = importlib.import_module('configs.smoke').get_config()
-  return predict.extract_melody(x, sr, config=config, checkpoint=weights,
-                                decoder='argmax')
+  return api.extract_melody(x, sr, config=config, checkpoint=weights,
+                            decoder='argmax')
 
 
 def test_f32_and_s16_stdin_give_the_offline_rows(weights):

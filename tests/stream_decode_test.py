@@ -1,12 +1,12 @@
-"""Tests of jaxmelody.stream_decode: online decoding against decoding.decode."""
+"""Tests of jaxmelody.inference.stream_decode: online decoding against decoding.decode."""
 
 import librosa
 import numpy as np
 import pytest
 
-from jaxmelody import decoding
 from jaxmelody import errors
-from jaxmelody import stream_decode
+from jaxmelody.inference import decoding
+from jaxmelody.inference import stream_decode
 
 
 def _logits(seed, n_frames=240):

@@ -1,4 +1,4 @@
-"""Tests of jaxmelody.stream: the stream against extract_melody on the clip.
+"""Tests of jaxmelody.inference.stream: the stream against extract_melody on the clip.
 
 A smoke-size model with random weights stands in for the pretrained one:
 these tests check that streaming reproduces the offline computation, not
@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 import jaxmelody
+from jaxmelody.data import synth
 from jaxmelody import errors
-from jaxmelody import predict
-from jaxmelody import stream
-from jaxmelody import stream_features
-from jaxmelody import synth
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend import cfp_stream
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.inference import api
+from jaxmelody.inference import stream
 
 
 @pytest.fixture(scope='module')
@@ -36,8 +36,8 @@ def _stream(samples, sr, chunk, setup, **kwargs):
   s = jaxmelody.MelodyStream(sr, config=config, checkpoint=ckpt, **kwargs)
   parts = [s.push(samples[i:i + chunk]) for i in range(0, len(samples), chunk)]
   parts.append(s.flush())
-  return s, predict.Melody(*[np.concatenate([getattr(p, f) for p in parts])
-                             for f in ('times', 'f0_hz', 'voicing')])
+  return s, api.Melody(*[np.concatenate([getattr(p, f) for p in parts])
+                         for f in ('times', 'f0_hz', 'voicing')])
 
 
 def _clip_max(samples, sr, setup):
@@ -50,8 +50,8 @@ def _clip_max(samples, sr, setup):
 def test_stream_equals_extract_melody(setup, sr):
   config, ckpt = setup
   samples = synth.synthesize(7, 3.1, sr=sr).audio.astype(np.float32)
-  want = predict.extract_melody(samples, sr, config=config, checkpoint=ckpt,
-                                decoder='argmax')
+  want = api.extract_melody(samples, sr, config=config, checkpoint=ckpt,
+                            decoder='argmax')
   feature_max = _clip_max(samples, sr, setup)
   # 10 ms to 2 s, odd sizes, and steps that make windows of every kind.
   for chunk_s, step in ((0.01, 1), (0.0173, 32), (0.5, 5), (2.0, 32)):
@@ -72,8 +72,8 @@ def test_running_max_equals_offline_when_the_loudest_part_comes_first(setup):
   samples = synth.synthesize(3, 2.5, sr=sr).audio.astype(np.float32)
   samples[8000:] *= 0.05  # loud first half second, then quiet
   config, ckpt = setup
-  want = predict.extract_melody(samples, sr, config=config, checkpoint=ckpt,
-                                decoder='argmax')
+  want = api.extract_melody(samples, sr, config=config, checkpoint=ckpt,
+                            decoder='argmax')
   s, got = _stream(samples, sr, 9001, setup, decoder='argmax')
   np.testing.assert_allclose(s.feature_max, _clip_max(samples, sr, setup))
   np.testing.assert_allclose(got.voicing, want.voicing, rtol=0, atol=1e-7)
@@ -86,7 +86,7 @@ def test_frames_come_out_once_their_context_has_arrived(setup):
   s = jaxmelody.MelodyStream(sr, config=config, checkpoint=ckpt,
                              decoder='argmax', step=4)
   s.warm_up()
-  model, traces = predict.get_model(config, ckpt), None
+  model, traces = api.get_model(config, ckpt), None
   traces = model.traces
   n_out, hop, half = 0, FEATURES.hop, 1024
   for i in range(0, len(samples), 160):
@@ -146,7 +146,7 @@ def test_chunked_resampling_equals_the_whole_clip(sr):
   want = librosa.resample(x, orig_sr=sr, target_sr=16000,
                           res_type='polyphase')
   for chunk in (1, 13, 441, 100000):
-    r = stream_features.StreamResampler(sr)
+    r = cfp_stream.StreamResampler(sr)
     got = np.concatenate([r.push(x[i:i + chunk])
                           for i in range(0, len(x), chunk)]
                          + [r.push(np.zeros(0, np.float32), final=True)])

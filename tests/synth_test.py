@@ -1,10 +1,10 @@
-"""Tests for jaxmelody.synth: determinism, label ranges, f0 present in audio."""
+"""Tests for jaxmelody.data.synth: determinism, label ranges, f0 present in audio."""
 
 import numpy as np
 import pytest
 
-from jaxmelody import synth
-from jaxmelody.features import FEATURES
+from jaxmelody.data import synth
+from jaxmelody.frontend.feature_config import FEATURES
 
 
 @pytest.fixture(scope='module')

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from configs import smoke
-from jaxmelody import features
-from jaxmelody import input_pipeline
-from jaxmelody import pitch
-from jaxmelody import train
+from jaxmelody.data import input_pipeline
+from jaxmelody.frontend import feature_config
+from jaxmelody.frontend import pitch
+from jaxmelody.training import train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -33,7 +33,7 @@ def fake_clip(seed: int, frames: int) -> dict:
   cfp[:, np.maximum(target - 1, 0), np.arange(frames)] += target > 0
   return {'cfp': cfp, 'target': target,
           'f0_hz': pitch.class_to_hz(target).astype(np.float32),
-          'times': features.FEATURES.frame_times(frames),
+          'times': feature_config.FEATURES.frame_times(frames),
           'track_id': f'fake_{seed}'}
 
 
@@ -107,7 +107,8 @@ import json, sys
 import jax, numpy as np
 sys.path.insert(0, sys.argv[1])
 from tests.train_test import smoke_config, fake_clip
-from jaxmelody import input_pipeline, train
+from jaxmelody.data import input_pipeline
+from jaxmelody.training import train
 config = smoke_config()
 assert jax.device_count() == 2, jax.devices()
 crops = [input_pipeline.crop_example(fake_clip(i, 70), 64,

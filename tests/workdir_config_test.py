@@ -1,13 +1,13 @@
-"""Tests for jaxmelody.workdir_config (resuming a workdir with a config)."""
+"""Tests for jaxmelody.training.workdir_config (resuming a workdir with a config)."""
 
-import importlib.util
 import json
 import pathlib
 
 import pytest
 
+from conftest import load_config
 from jaxmelody import errors
-from jaxmelody import workdir_config
+from jaxmelody.training import workdir_config
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / 'configs'
 # The overrides a long dense10 run was started with; resuming it with the
@@ -19,11 +19,7 @@ RUN_OVERRIDES = {'train.num_steps': 3000, 'train.checkpoint_every_steps': 50,
 
 
 def _dense10(**overrides):
-  spec = importlib.util.spec_from_file_location(
-      '_workdir_config_test_dense10', str(CONFIGS / 'dense10.py'))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config()
+  config = load_config('dense10')
   for dotted, value in {**RUN_OVERRIDES, **overrides}.items():
     section, field = dotted.split('.')
     config[section][field] = value
@@ -145,7 +141,7 @@ def test_todays_dense10_resumes_the_saved_run(tmp_path, num_steps):
 
 def test_a_field_added_later_resumes_only_at_its_default():
   from configs import dense10  # pylint: disable=g-import-not-at-top
-  from jaxmelody import workdir_config  # pylint: disable=g-import-not-at-top
+  from jaxmelody.training import workdir_config  # pylint: disable=g-import-not-at-top
   config = dense10.get_config()
   saved = workdir_config.as_json_tree(config)
   del saved['data']['pitch_shift_semitones']  # a run from older code

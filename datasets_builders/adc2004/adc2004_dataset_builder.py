@@ -13,7 +13,7 @@ import tensorflow_datasets as tfds
 
 from datasets_builders import common
 from datasets_builders import splits
-from jaxmelody import pitch
+from jaxmelody.frontend import pitch
 
 VOCAL = splits.ADC2004_VOCAL
 FULL_SIZE = 20

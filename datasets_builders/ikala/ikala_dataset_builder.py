@@ -13,7 +13,7 @@ import functools
 import tensorflow_datasets as tfds
 
 from datasets_builders import common
-from jaxmelody import pitch
+from jaxmelody.frontend import pitch
 
 LABEL_HOP_S = 0.032
 LABEL_OFFSET_S = 0.016

@@ -6,7 +6,7 @@ the authors' ``train`` (the other 740) is written as two disjoint splits,
 ``validation`` (the singers abjones and amy, held out for validation during
 training) and ``fit`` (the other train singers), each in track-id order.
 ``train`` is the split expression ``validation+fit`` (the 740 clips,
-validation singers first; ``jaxmelody.datasets.get_source`` accepts
+validation singers first; ``jaxmelody.data.datasets.get_source`` accepts
 ``train`` for it). The singer is the file-name prefix before the first '_'.
 
 A partial corpus builds the splits it has clips for: a folder of the train
@@ -26,7 +26,7 @@ import tensorflow_datasets as tfds
 
 from datasets_builders import common
 from datasets_builders import splits
-from jaxmelody import pitch
+from jaxmelody.frontend import pitch
 
 TEST_SINGERS = splits.MIR1K_TEST_SINGERS
 VALIDATION_SINGERS = splits.MIR1K_VALIDATION_SINGERS
@@ -64,7 +64,7 @@ class Builder(common.MelodyBuilder):
                   "authors' convention (reproduces their MIR-1K scores)."),
   ]
   DEFAULT_CONFIG_NAME = 'centered'
-  UNIONS = UNIONS  # read by jaxmelody.datasets.get_source
+  UNIONS = UNIONS  # read by jaxmelody.data.datasets.get_source
   MANUAL_DOWNLOAD_INSTRUCTIONS = """
   Download MIR-1K (http://mirlab.org/dataset/public/MIR-1K.zip, research use
   only), unzip it, and put its Wavfile/ and PitchLabel/ folders in the mir1k

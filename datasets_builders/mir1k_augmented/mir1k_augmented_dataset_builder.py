@@ -6,7 +6,7 @@ no throughput:
 
 - ``validation`` and ``fit``: ``copies`` renderings of each MIR-1K train
   clip (of the validation singers and of the other train singers), each
-  under one or two conditions of ``jaxmelody.augment`` drawn from the
+  under one or two conditions of ``jaxmelody.data.augment`` drawn from the
   config's seed, the copy number and the track id. The seed differs from
   the ``robustness`` validation set's, so the draws are independent. Track
   ids are ``copy<k>_<clip>``: in the stored (track-id) order every clip's
@@ -29,11 +29,11 @@ from datasets_builders import common
 from datasets_builders import splits
 from datasets_builders.mir1k import mir1k_dataset_builder as mir1k
 from datasets_builders.robustness import robustness_dataset_builder as robust
-from jaxmelody import audio as audio_lib
-from jaxmelody import augment
-from jaxmelody import pitch
-from jaxmelody import synth
-from jaxmelody.features import FEATURES
+from jaxmelody.data import augment
+from jaxmelody.data import synth
+from jaxmelody.frontend import audio as audio_lib
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.frontend import pitch
 
 SPLITS = ('validation', 'fit', 'no_melody')
 UNIONS = {'train': ('validation', 'fit')}

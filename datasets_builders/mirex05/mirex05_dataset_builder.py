@@ -14,7 +14,7 @@ import re
 import tensorflow_datasets as tfds
 
 from datasets_builders import common
-from jaxmelody import pitch
+from jaxmelody.frontend import pitch
 
 TEST = tuple(f'train{i:02d}' for i in range(1, 10))
 FULL_SIZE = 13

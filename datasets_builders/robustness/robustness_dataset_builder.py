@@ -4,7 +4,7 @@ Two splits, both for validation only (never trained on, never a test set):
 
 - ``validation``: MIR-1K's 175 validation clips (singers abjones and amy,
   the same clips as ``mir1k``'s ``validation``) rendered again under one or
-  two real-world conditions each (``jaxmelody.augment``: reverb, EQ or
+  two real-world conditions each (``jaxmelody.data.augment``: reverb, EQ or
   band-limiting, noise at 10-20 dB SNR, level change, MP3 at 64-96 kbit/s,
   a 44.1 kHz round trip), drawn per clip from ``(config seed, track id)``
   (``conditions_of``) so the set never depends on the build order or the
@@ -34,12 +34,12 @@ import tensorflow_datasets as tfds
 from datasets_builders import common
 from datasets_builders import splits
 from datasets_builders.mir1k import mir1k_dataset_builder as mir1k
-from jaxmelody import audio as audio_lib
-from jaxmelody import augment
+from jaxmelody.data import augment
+from jaxmelody.data import synth
 from jaxmelody import errors
-from jaxmelody import pitch
-from jaxmelody import synth
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend import audio as audio_lib
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.frontend import pitch
 
 SPLITS = ('validation', 'no_melody')
 # Sentences in the voices' languages, spoken by one voice each.
@@ -81,7 +81,7 @@ class Builder(common.MelodyBuilder):
   # What the examples depend on besides common's sources (fingerprint).
   EXTRA_SOURCES = (augment.__file__, synth.__file__, mir1k.__file__,
                    splits.__file__)
-  # The corpus folder it reads: MIR-1K's (jaxmelody.datasets.manual_dir).
+  # The corpus folder it reads: MIR-1K's (jaxmelody.data.datasets.manual_dir).
   MANUAL_NAME = 'mir1k'
   BUILDER_CONFIGS = [
       RobustnessConfig(name='default', description='175 degraded MIR-1K '

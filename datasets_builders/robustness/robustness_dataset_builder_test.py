@@ -7,7 +7,7 @@ import pytest
 
 from datasets_builders import testing
 from datasets_builders.robustness import robustness_dataset_builder as rb
-from jaxmelody import augment
+from jaxmelody.data import augment
 
 
 class RobustnessTest(testing.BuilderTestCase):

@@ -1,6 +1,6 @@
 """synthetic_melody: generated singing mixtures with exact labels, no download.
 
-Each clip comes from ``jaxmelody.synth.synthesize`` seeded with
+Each clip comes from ``jaxmelody.data.synth.synthesize`` seeded with
 ``(config.seed, split number, clip index)``, so a config always yields the
 same data and the splits never share a clip. The labels are the synthesizer's
 exact f0 at the 16 ms frame times.
@@ -12,7 +12,7 @@ import functools
 import tensorflow_datasets as tfds
 
 from datasets_builders import common
-from jaxmelody import synth
+from jaxmelody.data import synth
 
 SPLITS = ('train', 'validation', 'test')
 

@@ -25,8 +25,9 @@ import sys
 import tempfile
 import time
 
-from jaxmelody import beam_extract
+from jaxmelody.apps import beam_extract
 from jaxmelody import errors
+from jaxmelody import runtime
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,12 +117,12 @@ def _worker_logs_hidden(hide: bool):
 def main(argv=None) -> int:
   """Runs the pipeline; 0 = all done, 1 = some files failed, 2 = error."""
   args, beam_args = _parser().parse_known_args(argv)
-  from jaxmelody import cli  # pylint: disable=g-import-not-at-top
   if not args.verbose:
-    cli.quiet_libraries()
+    runtime.quiet_libraries()
     logging.getLogger().setLevel(logging.ERROR)  # Beam logs to the root
   start = time.perf_counter()
-  try:
+
+  def run():
     if not (args.input or args.input_list):
       raise errors.ConfigError('no input: give --input and/or --input_list')
     if args.batch_size < 1:
@@ -138,14 +139,10 @@ def main(argv=None) -> int:
       # Checked after the options and settings, before anything runs.
       if not args.input_list:
         _require_a_match(args.input)
-  except errors.JaxMelodyError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
-  except KeyboardInterrupt:
-    print('error: interrupted: the CSVs already written are complete',
-          file=sys.stderr)
-    return 130
-  return report(args.output, time.perf_counter() - start)
+    return report(args.output, time.perf_counter() - start)
+
+  return errors.exit_status(
+      run, interrupted='the CSVs already written are complete')
 
 
 def report(output: str, wall_s: float | None = None) -> int:
@@ -156,7 +153,7 @@ def report(output: str, wall_s: float | None = None) -> int:
     wall_s: the run's wall-clock seconds, for the "Nx real time" figure.
   """
   from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
-  from jaxmelody.predict import real_time  # pylint: disable=g-import-not-at-top
+  from jaxmelody.inference.api import real_time  # pylint: disable=g-import-not-at-top
   summary = FileSystems.join(output, beam_extract.SUMMARY_NAME)
   with FileSystems.open(summary) as f:
     rows = list(csv.DictReader(io.TextIOWrapper(f, encoding='utf-8')))
@@ -172,7 +169,6 @@ def report(output: str, wall_s: float | None = None) -> int:
 
 def console_main() -> None:
   """The console-script entry point."""
-  from jaxmelody import runtime  # pylint: disable=g-import-not-at-top
   runtime.reexec_with_tuned_malloc()
   sys.exit(main())
 

@@ -1,6 +1,6 @@
 """Melody extraction at catalogue scale: an Apache Beam pipeline.
 
-The same extraction as ``jaxmelody FILES`` (``predict.extract_melody``), as
+The same extraction as ``jaxmelody FILES`` (``api.extract_melody``), as
 a pipeline that runs locally (DirectRunner) or on Dataflow, Flink or Spark;
 its command line, ``jaxmelody-beam``, is ``beam_cli.py``.
 Inputs are globs or paths on any filesystem Beam reads (local, gs://, s3://,
@@ -48,7 +48,7 @@ def _is_local(path: str) -> bool:
 def _load(path: str):
   """16 kHz mono samples of a file on any filesystem Beam reads."""
   from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
-  from jaxmelody import audio  # pylint: disable=g-import-not-at-top
+  from jaxmelody.frontend import audio  # pylint: disable=g-import-not-at-top
   if _is_local(path):
     return audio.load_audio(path.removeprefix('file://'))
   try:
@@ -120,21 +120,22 @@ class ExtractMelodies:
     self._model = None
 
   def setup(self):
-    from jaxmelody import predict  # pylint: disable=g-import-not-at-top
-    self._model = predict.get_model(self.config, self.checkpoint)
+    from jaxmelody.inference import api  # pylint: disable=g-import-not-at-top
+    self._model = api.get_model(self.config, self.checkpoint)
 
   def process(self, batch):
     from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
     # pylint: disable-next=g-import-not-at-top
-    from jaxmelody import predict, predict_files
-    from jaxmelody.features import FEATURES  # pylint: disable=g-import-not-at-top
-    how = predict.Decoding(self.decoder, self.threshold)
+    from jaxmelody.apps import write_files
+    from jaxmelody.frontend.feature_config import FEATURES  # pylint: disable=g-import-not-at-top
+    from jaxmelody.inference import api
+    how = api.Decoding(self.decoder, self.threshold)
     for path, stem in batch:
       try:
         samples = _load(path)
-        melody, _ = predict.melody_of(samples, self._model, how)
+        melody, _ = api.melody_of(samples, self._model, how)
         _write(FileSystems.join(self.output, f'{stem}.csv'),
-               predict_files.csv_text(melody.times, melody.f0_hz, 'f0_hz'))
+               write_files.csv_text(melody.times, melody.f0_hz, 'f0_hz'))
       except Exception as e:  # a bad file is a row, never a failed pipeline
         error = str(e) if isinstance(e, errors.JaxMelodyError) else (
             f'{path}: {type(e).__name__}: {e}')
@@ -171,16 +172,18 @@ def build(pipeline, inputs, output, *, input_list='', config=None,
     inputs: globs or paths (any filesystem Beam reads).
     output: the output folder (created if needed).
     input_list: optional text file with one path or glob per line.
-    config: full config (default: ``predict.default_config()``).
-    checkpoint, decoder, voicing_threshold: as ``predict.extract_melody``.
+    config: full config (default: ``api.default_config()``).
+    checkpoint, decoder, voicing_threshold: as ``api.extract_melody``.
     batch_size: most clips per batch handed to a worker.
   """
   beam = import_beam()
   from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
-  from jaxmelody import decoding, predict, weights  # pylint: disable=g-import-not-at-top
+  from jaxmelody.inference import api  # pylint: disable=g-import-not-at-top
+  from jaxmelody.inference import decoding  # pylint: disable=g-import-not-at-top
+  from jaxmelody.inference import weights  # pylint: disable=g-import-not-at-top
   decoder = decoder or decoding.DEFAULT_DECODER
   decoding.check(decoder, voicing_threshold)
-  config = config or predict.default_config()
+  config = config or api.default_config()
   # Fails here, with one clear error, rather than in every worker's setup.
   weights.resolve_variables(checkpoint, config)
   if checkpoint and os.path.exists(checkpoint):  # workers may run elsewhere

@@ -4,20 +4,20 @@
       [--sonify] [--midi] [--confidence] [--decoder argmax|viterbi]
       [--voicing-threshold P] [--checkpoint PATH] [--verbose]
 
-The same extraction as ``python run.py --mode=predict`` (both call
-``predict_files.run_predict``): the same files, the same ``error:`` lines, exit
-status 0 (all done), 1 (some inputs failed, each reported) or 2 (nothing
-could be done: bad flags, no input, no model, unwritable folder).
+``python run.py --mode=predict`` runs the same ``predict``, options
+included (``--config.eval.decoder`` and ``--config.eval.voicing_threshold``
+stand for ``--decoder`` and ``--voicing-threshold``): the same files, the
+same ``error:`` lines, exit status 0 (all done), 1 (some inputs failed, each
+reported) or 2 (nothing could be done: bad flags, no input, no model,
+unwritable folder).
 """
 
 import argparse
-import logging
-import os
 import sys
-import warnings
 
 from jaxmelody import __version__
 from jaxmelody import errors
+from jaxmelody import runtime
 
 _EPILOG = """\
 outputs, per input file STEM (in --output-dir):
@@ -92,46 +92,67 @@ def _parser() -> argparse.ArgumentParser:
   return parser
 
 
-def quiet_libraries() -> None:
-  """Keeps library warnings and absl/JAX log lines off the terminal."""
-  warnings.filterwarnings('ignore')
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  for name in ('absl', 'jax', 'jax._src.xla_bridge', 'orbax',
-               'tensorflow_datasets'):
-    logging.getLogger(name).setLevel(logging.ERROR)
+# What a Ctrl-C leaves: every output file is written whole or not at all.
+INTERRUPTED = 'outputs already written are complete'
+
+
+def predict(config, audio, *, output_dir: str = 'melody_out',
+            plot: bool = False, sonify: bool = False, midi: bool = False,
+            confidence: bool = False, decoder: str | None = None,
+            voicing_threshold: float | None = None, checkpoint=None,
+            workdir=None) -> int:
+  """Writes the melodies of audio files: ``jaxmelody`` and ``--mode=predict``.
+
+  Args:
+    config: the full config; its ``eval.decoder`` and
+      ``eval.voicing_threshold`` (0 = the decoder's own decision) apply
+      where ``decoder`` and ``voicing_threshold`` are None.
+    audio: files, folders or globs (see ``write_files.expand_audio``);
+      empty = the bundled demo clip.
+    output_dir, plot, sonify, midi, confidence, checkpoint, workdir: see
+      ``write_files.run_predict``.
+    decoder: 'argmax' or 'viterbi', or None.
+    voicing_threshold: P in (0, 1), or None.
+
+  Returns:
+    0 when every file was processed, 1 when some failed (each reported).
+  """
+  # pylint: disable-next=g-import-not-at-top
+  from jaxmelody.apps import write_files
+  return write_files.run_predict(
+      config, audio=audio, output_dir=output_dir, plot=plot, sonify=sonify,
+      midi=midi, confidence=confidence,
+      decoder=decoder or config.eval.decoder,
+      voicing_threshold=(voicing_threshold if voicing_threshold is not None
+                         else config.eval.voicing_threshold or None),
+      checkpoint=checkpoint, workdir=workdir)
 
 
 def main(argv=None) -> int:
   """Runs the command; returns the exit status."""
   argv = sys.argv[1:] if argv is None else list(argv)
   if any(a == '--stream' or a.startswith('--stream=') for a in argv):
-    from jaxmelody import stream_cli  # pylint: disable=g-import-not-at-top
+    from jaxmelody.apps import stream_cli  # pylint: disable=g-import-not-at-top
     return stream_cli.main(argv)
   args = _parser().parse_args(argv)
   if not args.verbose:
-    quiet_libraries()
-  try:
-    # pylint: disable-next=g-import-not-at-top
-    from jaxmelody import predict, predict_files
-    return predict_files.run_predict(
-        predict.default_config(), audio=args.inputs,
-        output_dir=args.output_dir, plot=args.plot, sonify=args.sonify,
-        midi=args.midi, confidence=args.confidence,
-        decoder=args.decoder or predict.decoding.DEFAULT_DECODER,
-        voicing_threshold=args.voicing_threshold, checkpoint=args.checkpoint)
-  except errors.JaxMelodyError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
-  except KeyboardInterrupt:
-    print('error: interrupted: outputs already written are complete',
-          file=sys.stderr)
-    return 130
+    runtime.quiet_libraries()
+
+  def run():
+    from jaxmelody.inference import api  # pylint: disable=g-import-not-at-top
+    return predict(api.default_config(), args.inputs,
+                   output_dir=args.output_dir, plot=args.plot,
+                   sonify=args.sonify, midi=args.midi,
+                   confidence=args.confidence, decoder=args.decoder,
+                   voicing_threshold=args.voicing_threshold,
+                   checkpoint=args.checkpoint)
+
+  return errors.exit_status(run, interrupted=INTERRUPTED)
 
 
 def console_main() -> None:
   """The console-script entry point."""
   # Before JAX is imported: huge-page malloc makes XLA:CPU much faster.
-  from jaxmelody import runtime  # pylint: disable=g-import-not-at-top
   runtime.reexec_with_tuned_malloc()
   sys.exit(main())
 

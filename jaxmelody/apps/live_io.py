@@ -15,8 +15,8 @@ import queue
 
 import numpy as np
 
+from jaxmelody.apps import midi
 from jaxmelody import errors
-from jaxmelody import midi
 
 _EXTRA = "pip install 'jaxmelody[live]'"
 VELOCITY = 90

@@ -9,7 +9,7 @@ semitone boundary for a frame or two; those frames then belong to no note).
 import numpy as np
 import pretty_midi
 
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
 
 # Runs shorter than this (3 frames = 48 ms) are not notes.
 MIN_FRAMES = 3

@@ -3,7 +3,7 @@
 import mir_eval
 import numpy as np
 
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
 
 _MAX_COLUMNS = 2000  # time columns drawn; longer clips are max-pooled
 

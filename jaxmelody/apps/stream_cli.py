@@ -19,6 +19,7 @@ import sys
 import numpy as np
 
 from jaxmelody import errors
+from jaxmelody import runtime
 
 FORMATS = {'f32le': np.dtype('<f4'), 's16le': np.dtype('<i2')}
 READ_BYTES = 1 << 16
@@ -61,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _rows(melody) -> str:
-  """Rows as ``STEM.csv`` has them (``predict_files.csv_text``)."""
+  """Rows as ``STEM.csv`` has them (``write_files.csv_text``)."""
   return ''.join(f'{t:.3f},{f:.3f}\n' if f > 0 else f'{t:.3f},0\n'
                  for t, f in zip(melody.times, melody.f0_hz))
 
@@ -73,7 +74,7 @@ class _Output:
     self.port, self.closed = port, False
     self.frames = 0
     if port is not None:
-      from jaxmelody import live_io  # pylint: disable=g-import-not-at-top
+      from jaxmelody.apps import live_io  # pylint: disable=g-import-not-at-top
       self.notes = live_io.LiveNotes()
 
   def write(self, melody, end: bool = False) -> None:
@@ -119,12 +120,13 @@ def _stdin_blocks(dtype: np.dtype, channels: int):
 
 
 def _run(args, out: _Output) -> int:
-  from jaxmelody import predict, stream  # pylint: disable=g-import-not-at-top
+  from jaxmelody.inference import api  # pylint: disable=g-import-not-at-top
+  from jaxmelody.inference import stream  # pylint: disable=g-import-not-at-top
   kwargs = {k: v for k, v in (('lag', args.lag), ('step', args.step))
             if v is not None}
-  config = predict.default_config()
+  config = api.default_config()
   if args.input_device is not None:
-    from jaxmelody import live_io  # pylint: disable=g-import-not-at-top
+    from jaxmelody.apps import live_io  # pylint: disable=g-import-not-at-top
     mic = live_io.Microphone(args.input_device, args.sample_rate,
                              args.channels, block_s=0.02)
     s = stream.MelodyStream(mic.sample_rate, decoder=args.decoder,
@@ -180,17 +182,19 @@ def main(argv) -> int:
     if value is not None and value < (0 if name == 'lag' else 1):
       _parser().error(f"--{name.replace('_', '-')}: {value} is out of range")
   if not args.verbose:
-    from jaxmelody import cli  # pylint: disable=g-import-not-at-top
-    cli.quiet_libraries()
+    runtime.quiet_libraries()
   port = None
-  try:
+
+  def run():
+    nonlocal port
     if args.midi_out is not None:
-      from jaxmelody import live_io  # pylint: disable=g-import-not-at-top
+      from jaxmelody.apps import live_io  # pylint: disable=g-import-not-at-top
       port = live_io.open_midi_output(args.midi_out)
     return _run(args, _Output(port))
-  except errors.JaxMelodyError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
+
+  try:
+    return errors.exit_status(
+        run, interrupted='the frames above are complete')
   finally:
     if port is not None:
       port.close()

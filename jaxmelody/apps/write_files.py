@@ -29,13 +29,13 @@ import time
 import soundfile as sf
 import tqdm
 
-from jaxmelody import audio as audio_lib
-from jaxmelody import decoding
-from jaxmelody import errors
 from jaxmelody.atomic import atomic_path
-from jaxmelody.features import FEATURES
-from jaxmelody.predict import DEMO_AUDIO, Decoding, get_model, melody_of
-from jaxmelody.predict import real_time
+from jaxmelody import errors
+from jaxmelody.frontend import audio as audio_lib
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.inference.api import DEMO_AUDIO, Decoding, get_model, melody_of
+from jaxmelody.inference.api import real_time
+from jaxmelody.inference import decoding
 
 
 def expand_audio(spec):
@@ -137,12 +137,12 @@ def _predict_file(path, stem, model, output_dir, *, outputs: Outputs,
       pathlib.Path(tmp).write_text(confidence_csv_text(melody),
                                    encoding='utf-8')
   if outputs.midi:
-    from jaxmelody import midi  # pylint: disable=g-import-not-at-top
+    from jaxmelody.apps import midi  # pylint: disable=g-import-not-at-top
     with atomic_path(base + '.mid') as tmp:
       midi.write_midi(tmp, melody.times, melody.f0_hz)
   plot, sonify = outputs.plot, outputs.sonify
   if plot or sonify:  # matplotlib and mir_eval: only when asked for
-    from jaxmelody import plots  # pylint: disable=g-import-not-at-top
+    from jaxmelody.apps import plots  # pylint: disable=g-import-not-at-top
   if plot:
     with atomic_path(base + '.png') as tmp:
       plots.plot_melody(tmp, cfp, melody.times, melody.f0_hz,

@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from jaxmelody.errors import ConfigError, DatasetError
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
 
 
 def crop_example(example: dict[str, Any], crop_frames: int,
@@ -34,7 +34,7 @@ def crop_example(example: dict[str, Any], crop_frames: int,
     rng: Source of the window's start.
 
   Returns:
-    {'x': float32 [256, C, 3] (``models.cfp_to_input`` layout), 'target':
+    {'x': float32 [256, C, 3] (``network.cfp_to_input`` layout), 'target':
     int32 [C], 'mask': float32 [C]}; a clip shorter than C is zero-padded at
     the end and the padding has mask 0 (and target 0).
   """
@@ -158,7 +158,7 @@ def train_and_validation(data_config) -> tuple[Any, Any]:
   if total >= 1.0:
     raise ConfigError(f'config.data: the mixed-in shares add up to {total:g}; '
                       'they must leave room for the clean clips (< 1)')
-  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+  from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
   clean = len(train)
   for field, name, split in MIX_IN:
     if shares[field]:
@@ -185,7 +185,7 @@ def _sources(data_config) -> tuple[Any, Any]:
   # Imported here: tensorflow_datasets is slow to import and the batching
   # code above does not need it.
   from datasets_builders import splits  # pylint: disable=g-import-not-at-top
-  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+  from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
   name = data_config.name
   if name == 'mir1k':
     held_out = tuple(data_config.val_singers)

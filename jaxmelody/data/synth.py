@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 from scipy import signal
 
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
 
 _SCALES = ((0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10))  # major, minor
 # First three formants (Hz) of the vowels a, e, i, o, u (adult averages).
@@ -26,7 +26,7 @@ _N_HARMONICS = 30
 
 
 @dataclasses.dataclass(frozen=True)
-class Melody:
+class Notes:
   """The sung notes; ``f0_at`` evaluates the exact contour at any time.
 
   Attributes (float64 arrays [N], one entry per note, sorted by start):
@@ -87,11 +87,11 @@ class SynthClip:
   times: np.ndarray
   voice: np.ndarray
   sr: int
-  melody: Melody
+  melody: Notes
 
 
 def _draw_melody(rng: np.random.Generator, duration_s: float, tonic: int,
-                 scale: np.ndarray) -> Melody:
+                 scale: np.ndarray) -> Notes:
   """Phrases of 2-6 legato notes on a random walk over the scale, with rests."""
   # Scale degrees as MIDI numbers inside the voice's range.
   octaves = np.arange(-2, 3)[:, None] * 12
@@ -112,7 +112,7 @@ def _draw_melody(rng: np.random.Generator, duration_s: float, tonic: int,
     t += rng.uniform(0.15, 0.8)  # rest between phrases
   starts, ends, pitches = (np.array(c, dtype=np.float64) for c in zip(*notes))
   n = len(notes)
-  return Melody(
+  return Notes(
       starts=starts, ends=ends, semitones=pitches,
       glide_s=np.minimum(rng.uniform(0.03, 0.12, n), 0.5 * (ends - starts)),
       vibrato_hz=rng.uniform(5.0, 6.0, n),
@@ -138,7 +138,7 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
   return signal.fftconvolve(x, window / window.sum(), mode='same')
 
 
-def _voice(rng, melody: Melody, t: np.ndarray, sr: int) -> np.ndarray:
+def _voice(rng, melody: Notes, t: np.ndarray, sr: int) -> np.ndarray:
   """Harmonic voice [n]: phase = cumsum of f0, formant-shaped harmonics."""
   f0 = melody.f0_at(t)
   idx, voiced = melody.note_index(t)

@@ -1,6 +1,6 @@
 """Writes the bundled demo clip: ``python -m jaxmelody.demo.make_demo``.
 
-``demo.flac`` is 5 s of synthetic singing over chords (``jaxmelody.synth``,
+``demo.flac`` is 5 s of synthetic singing over chords (``jaxmelody.data.synth``,
 fixed seed, 16 kHz mono 16-bit) and ``demo.f0.csv`` its exact melody in the
 format ``--mode=predict`` writes (``time_s,f0_hz``, 0 = no melody), so a
 prediction can be compared with the truth. Rerunning it reproduces both files.
@@ -10,8 +10,8 @@ import pathlib
 
 import soundfile as sf
 
-from jaxmelody import predict_files
-from jaxmelody import synth
+from jaxmelody.apps import write_files
+from jaxmelody.data import synth
 
 SEED = 20190630  # any fixed value; changing it changes the bundled clip
 DURATION_S = 5.0
@@ -24,7 +24,7 @@ def main() -> None:
   sf.write(HERE / 'demo.flac', clip.audio, SAMPLE_RATE, format='FLAC',
            subtype='PCM_16')
   (HERE / 'demo.f0.csv').write_text(
-      predict_files.csv_text(clip.times, clip.f0_hz, 'f0_hz'), encoding='utf-8')
+      write_files.csv_text(clip.times, clip.f0_hz, 'f0_hz'), encoding='utf-8')
   print(f'wrote {HERE / "demo.flac"} and {HERE / "demo.f0.csv"}')
 
 

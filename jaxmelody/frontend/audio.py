@@ -12,7 +12,7 @@ import numpy as np
 import soundfile as sf
 
 from jaxmelody import errors
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
 
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.m4a',
                     '.aif', '.aiff', '.au')

@@ -34,9 +34,9 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.signal
 
-from jaxmelody import audio as audio_lib
 from jaxmelody import errors
-from jaxmelody.features import FEATURES, FeatureConfig
+from jaxmelody.frontend import audio as audio_lib
+from jaxmelody.frontend.feature_config import FEATURES, FeatureConfig
 
 DEFAULT_CHUNK_FRAMES = 256  # frames per chunk: bounds the temporaries' memory
 _MIN_CHUNK_FRAMES = 64

@@ -3,14 +3,14 @@
 Float64 and three full complex FFTs per frame, as the released code, but
 vectorised over frames (no per-frame Python loop) and processed in chunks of
 frames so memory stays bounded. It shares only the host-side constants
-(filterbanks, window taps, window norms, padding) with ``jaxmelody.cfp``;
-the golden test checks both against the authors' features.
+(filterbanks, window taps, window norms, padding) with
+``jaxmelody.frontend.cfp``; the golden test checks both against the authors' features.
 """
 
 import numpy as np
 
-from jaxmelody import cfp
-from jaxmelody.features import FEATURES, FeatureConfig
+from jaxmelody.frontend import cfp
+from jaxmelody.frontend.feature_config import FEATURES, FeatureConfig
 
 
 def _nonlinear(x: np.ndarray, gamma: float, cutoff: int) -> np.ndarray:

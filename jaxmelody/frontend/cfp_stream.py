@@ -17,8 +17,8 @@ import jax
 import numpy as np
 import scipy.signal
 
-from jaxmelody import cfp as cfp_lib
-from jaxmelody.features import FEATURES, FeatureConfig
+from jaxmelody.frontend import cfp as cfp_lib
+from jaxmelody.frontend.feature_config import FEATURES, FeatureConfig
 
 # CFP frames per jitted call: powers of two up to this, so any count of ready
 # frames runs without padding and at most log2(64) + 1 shapes are compiled.

@@ -1,4 +1,4 @@
-"""Pitch classes, label readers and decoding: one set of label rules.
+"""Pitch classes, label readers and the per-frame argmax: one label rule set.
 
 The model predicts one of ``FEATURES.n_classes`` (257) classes per frame:
 class 0 is "no melody" and class m >= 1 is ``31 * 2**(m / 48)`` Hz. This is
@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from jaxmelody import errors
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
 
 # [257] float64: class -> Hz; CLASS_HZ[0] = 0 means no melody.
 CLASS_HZ = np.concatenate([[0.0], FEATURES.center_freqs[1:]])
@@ -141,7 +141,7 @@ def softmax(logits, axis: int = -1) -> np.ndarray:
   return e / e.sum(axis=axis, keepdims=True)
 
 
-def decode(logits):
+def argmax_hz(logits):
   """Turns per-frame logits into a melody: argmax over the 257 rows.
 
   Args:

@@ -4,7 +4,7 @@
 ``Melody`` on the 16 ms frame grid, with the bundled pretrained model unless
 told otherwise; ``get_model`` caches the compiled models per process.
 Writing files for many inputs (``--mode=predict``, the ``jaxmelody``
-command) is ``predict_files.py``.
+command) is ``apps/write_files.py``.
 
 Speeds are reported as "Nx real time": seconds of audio per wall second.
 """
@@ -16,16 +16,16 @@ import pathlib
 
 import numpy as np
 
-from jaxmelody import audio as audio_lib
-from jaxmelody import cfp as cfp_lib
-from jaxmelody import decoding
 from jaxmelody import errors
-from jaxmelody import inference
+from jaxmelody.frontend import audio as audio_lib
+from jaxmelody.frontend import cfp as cfp_lib
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.inference import decoding
+from jaxmelody.inference import engine
+from jaxmelody.inference import weights
 from jaxmelody import runtime
-from jaxmelody import weights
-from jaxmelody.features import FEATURES
 
-DEMO_AUDIO = pathlib.Path(__file__).resolve().parent / 'demo' / 'demo.flac'
+DEMO_AUDIO = pathlib.Path(__file__).resolve().parents[1] / 'demo' / 'demo.flac'
 _CACHE_SIZE = 4
 _models = {}  # cache key -> InferenceModel (weights loaded, jit compiled)
 
@@ -85,7 +85,7 @@ def get_model(config, checkpoint=None, workdir=None):
          config.model.to_json_best_effort(sort_keys=True),
          config.eval.to_json_best_effort(sort_keys=True))
   if workdir or key not in _models:
-    model = inference.from_config(
+    model = engine.from_config(
         config, weights.resolve_variables(checkpoint, config, workdir))
     if workdir:
       return model

@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 from jaxmelody import errors
-from jaxmelody import pitch
+from jaxmelody.frontend import pitch
 
 DECODERS = ('argmax', 'viterbi')
 # The default of predict, extract_melody, the commands and --mode=eval:
@@ -69,7 +69,7 @@ def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None,
       (0, 1): a frame is voiced when 1 - p(no melody) >= P (argmax); for
       Viterbi the no-melody score is weighted so that P = 0.5 is neutral.
     max_move, switch: Viterbi's priors (the module's constants by default;
-      ``benchmarks/decoder_sweep.py`` compares others on validation).
+      ``experiments/decoder_sweep.py`` compares others on validation).
 
   Returns:
     (f0_hz float64 [T] with 0 = no melody, voicing float64 [T] = probability

@@ -1,6 +1,6 @@
 """Whole-clip inference: one jitted, padded forward pass for every caller.
 
-``evaluate.py``, ``predict.py`` and ``extract_melody`` all go through
+``evaluate.py``, ``api.py`` and ``extract_melody`` all go through
 ``InferenceModel``. Clips are zero-padded to the smallest of a few fixed
 lengths (``config.eval.pad_lengths``), so a new clip length does not trigger a
 new XLA compilation. Padding is exact: BatchNorm turns zero input into
@@ -16,7 +16,7 @@ logits equal those of one pass over the whole clip.
 
 With running averages and float32 compute (``fast=True``, the default;
 ``config.eval.fast_inference``) the forward pass is
-``fast_inference.apply_masked``: every BatchNorm folded into the convolution
+``folded_forward.apply_masked``: every BatchNorm folded into the convolution
 after it, with the same padding semantics (equal to float32 rounding).
 """
 
@@ -25,14 +25,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmelody import decoder_fold
 from jaxmelody import errors
-from jaxmelody import fast_inference
-from jaxmelody import fast_model
-from jaxmelody import models
-from jaxmelody import piece_norm
-from jaxmelody import pitch
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.frontend import pitch
+from jaxmelody.inference import piece_norm
+from jaxmelody.model import decoder_fold
+from jaxmelody.model import folded_forward
+from jaxmelody.model import folded_train
+from jaxmelody.model import network
 
 BN_MODES = ('running', 'batch')
 
@@ -73,10 +73,10 @@ class InferenceModel:
         statistics of the piece being processed, as the released code; a
         piece longer than the largest pad length takes each window's own).
       fast: run the folded-BatchNorm formulation
-        (``fast_inference.apply_masked``) where it applies: 'running' mode and
+        (``folded_forward.apply_masked``) where it applies: 'running' mode and
         float32 compute. Same logits to float32 rounding, less work.
       fast_conv: the fast forward's convolutions: 'xla' or 'chunked'
-        (``fast_inference.apply_masked``'s conv_impl; same logits).
+        (``folded_forward.apply_masked``'s conv_impl; same logits).
 
     Raises:
       errors.ConfigError: for an unknown mode or unusable lengths.
@@ -98,7 +98,7 @@ class InferenceModel:
     if self.piece_frames < 0:
       raise errors.ConfigError(f'config.eval.piece_frames: must be >= 0, got '
                                f'{piece_frames}')
-    self.model = models.create_model(model_config)
+    self.model = network.create_model(model_config)
     self.variables = jax.device_put(
         {'params': variables['params'],
          'batch_stats': variables['batch_stats']})
@@ -110,11 +110,11 @@ class InferenceModel:
     self._fold = (repeats if bn_inference == 'running' and repeats > 1
                   and self.model.dtype == jnp.float32 else 0)
     self.fast = bool(fast and bn_inference == 'running'
-                     and fast_model.supports(self.model))
-    if fast_conv not in fast_inference.CONV_IMPLS:
+                     and folded_train.supports(self.model))
+    if fast_conv not in folded_forward.CONV_IMPLS:
       raise errors.ConfigError(f'config.eval.fast_inference_conv (fast_conv):'
                                f' {fast_conv!r} is not one of '
-                               f'{fast_inference.CONV_IMPLS}')
+                               f'{folded_forward.CONV_IMPLS}')
     self.fast_conv = fast_conv
     self._forward = jax.jit(
         self._fast_forward if self.fast else self._masked_forward,
@@ -124,7 +124,7 @@ class InferenceModel:
     """``_masked_forward`` in 'running' mode, BatchNorm folded."""
     assert not batch_stats_mode
     self.traces += 1  # runs only while tracing, i.e. once per compilation
-    return fast_inference.apply_masked(self.model, variables, x, n_valid,
+    return folded_forward.apply_masked(self.model, variables, x, n_valid,
                                    self.fast_conv)[0]
 
   def _masked_forward(self, variables, x, n_valid, batch_stats_mode):
@@ -141,7 +141,7 @@ class InferenceModel:
     def zero_padded_frames(next_fun, args, kwargs, context):
       bn = context.module
       if (self._fold and context.method_name == '__call__'
-          and isinstance(bn, models.PreActBlock) and bn.name == 'conv6'):
+          and isinstance(bn, network.PreActBlock) and bn.name == 'conv6'):
         return decoder_fold.folded_block(bn, args[0], valid, x.shape[-1],
                                          self._fold)
       if not (isinstance(bn, nn.BatchNorm) and context.method_name == '__call__'):
@@ -174,7 +174,7 @@ class InferenceModel:
     t = cfp.shape[-1]
     length = next(n for n in self.pad_lengths if n >= t)
     x = np.zeros((1, FEATURES.n_bins, length, 3), np.float32)
-    x[0, :, :t] = models.cfp_to_input(cfp)
+    x[0, :, :t] = network.cfp_to_input(cfp)
     return np.asarray(self._forward(self.variables, x, np.int32(t),
                                     self.bn_inference == 'batch'))[:t]
 
@@ -222,7 +222,7 @@ class InferenceModel:
 
   def melody(self, cfp):
     """Decoded melody of one clip: (f0_hz float64 [T], voicing float64 [T])."""
-    return pitch.decode(self.logits(cfp))
+    return pitch.argmax_hz(self.logits(cfp))
 
 
 def from_config(config, variables) -> InferenceModel:

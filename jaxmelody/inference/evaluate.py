@@ -16,11 +16,11 @@ import mir_eval
 import numpy as np
 import tqdm
 
-from jaxmelody import decoding
-from jaxmelody import errors
-from jaxmelody import inference
-from jaxmelody import weights
 from jaxmelody.atomic import atomic_path
+from jaxmelody import errors
+from jaxmelody.inference import decoding
+from jaxmelody.inference import engine
+from jaxmelody.inference import weights
 
 METRICS = {'VR': 'Voicing Recall', 'VFA': 'Voicing False Alarm',
            'RPA': 'Raw Pitch Accuracy', 'RCA': 'Raw Chroma Accuracy',
@@ -56,7 +56,7 @@ def evaluate_source(inference_model, source, *, progress: bool = True,
   """Scores every clip of a random-access source of examples.
 
   Args:
-    inference_model: an ``inference.InferenceModel``.
+    inference_model: an ``engine.InferenceModel``.
     source: sequence of dicts with 'cfp' [3, 256, T], 'f0_hz' [T], 'times'
       [T] and 'track_id'.
     progress: show a tqdm bar over clips.
@@ -158,13 +158,13 @@ def run_eval(config, workdir, checkpoint=None):
   Returns:
     {'<dataset>-<split>': means} in the order of ``config.eval.sets``.
   """
-  from jaxmelody import datasets  # pylint: disable=g-import-not-at-top
+  from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
   if not workdir:
     raise errors.ConfigError('--workdir: eval needs a folder for its outputs')
   decoding.check(config.eval.get('decoder', decoding.DEFAULT_DECODER),
                  config.eval.get('voicing_threshold', 0.0) or None)
   variables = weights.resolve_variables(checkpoint, config, workdir)
-  model = inference.from_config(config, variables)
+  model = engine.from_config(config, variables)
   results = {}
   for dataset, split in config.eval.sets:
     name = f'{dataset}-{split}'
@@ -197,7 +197,7 @@ class Validator:
     """{'OA', 'RPA', 'RCA', 'VR', 'VFA'} (argmax, the paper's) of
     {'params', 'batch_stats'} on every track of the source."""
     if self._model is None:
-      self._model = inference.from_config(self._config, variables)
+      self._model = engine.from_config(self._config, variables)
     else:  # the jitted forward takes variables as an argument: no recompile
       self._model.variables = jax.device_put(variables)
     means, _ = evaluate_source(self._model, self.source, progress=False)

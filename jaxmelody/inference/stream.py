@@ -5,7 +5,7 @@
     melody = stream.push(chunk)        # the frames that became final
   melody = stream.flush()              # the rest, at the end
 
-The offline pipeline, in pieces: the same resampler (``stream_features``),
+The offline pipeline, in pieces: the same resampler (``frontend.cfp_stream``),
 the same CFP frames, the model on windows of one fixed length (compiled
 once) whose edges lie a receptive radius away from the frames they give out,
 so each frame sees exactly the context it sees in one pass over the clip.
@@ -24,12 +24,12 @@ decoding, tested), Viterbi differing only by its decision lag.
 import numpy as np
 
 from jaxmelody import errors
-from jaxmelody import models
-from jaxmelody import piece_norm
-from jaxmelody import predict
-from jaxmelody import stream_decode
-from jaxmelody import stream_features
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend import cfp_stream
+from jaxmelody.frontend.feature_config import FEATURES
+from jaxmelody.inference import api
+from jaxmelody.inference import piece_norm
+from jaxmelody.inference import stream_decode
+from jaxmelody.model import network
 
 # Frames each model window gives out once running (16 ms each): the window
 # is this plus twice the receptive radius, so a larger step means fewer,
@@ -74,7 +74,7 @@ class MelodyStream:
         step < 1):
       raise errors.ConfigError(f'step: must be a whole number of frames >= 1,'
                                f' got {step!r}')
-    config = config or predict.default_config()
+    config = config or api.default_config()
     bn = config.model.get('bn_inference', 'running')
     if bn != 'running':
       raise errors.ConfigError(
@@ -92,12 +92,12 @@ class MelodyStream:
     self.sample_rate = int(sample_rate)
     self._decoder = stream_decode.StreamDecoder(decoder, voicing_threshold,
                                                 lag)
-    self._model = predict.get_model(config, checkpoint)
+    self._model = api.get_model(config, checkpoint)
     self.radius = self._model.radius
     self.step = int(step)
     self.window = self.step + 2 * self.radius
-    self._resampler = stream_features.StreamResampler(self.sample_rate)
-    self._cfp = stream_features.StreamCFP()
+    self._resampler = cfp_stream.StreamResampler(self.sample_rate)
+    self._cfp = cfp_stream.StreamCFP()
     self._fixed_max = feature_max is not None
     self.feature_max = (np.zeros(3, np.float32) if feature_max is None else
                         np.asarray(feature_max, np.float32).reshape(3))
@@ -120,7 +120,7 @@ class MelodyStream:
     """Logits of frames [first, hi - radius or hi) from one window [lo, hi)."""
     cfp = self._features(lo, hi)
     x = np.zeros((1, FEATURES.n_bins, self.window, 3), np.float32)
-    x[0, :, :hi - lo] = models.cfp_to_input(cfp)
+    x[0, :, :hi - lo] = network.cfp_to_input(cfp)
     m = self._model
     logits = np.asarray(m._forward(m.variables, x, np.int32(hi - lo),  # pylint: disable=protected-access
                                    False))[:hi - lo]
@@ -153,7 +153,7 @@ class MelodyStream:
     self._raw_start = keep
     return out
 
-  def _melody(self, logits: list[np.ndarray], end: bool) -> predict.Melody:
+  def _melody(self, logits: list[np.ndarray], end: bool) -> api.Melody:
     n_classes = FEATURES.n_classes
     joined = np.concatenate(logits) if logits else np.zeros((0, n_classes))
     f0, voicing = self._decoder.push(joined)
@@ -164,8 +164,8 @@ class MelodyStream:
     times = (np.arange(self._n_out, self._n_out + len(f0)) + 1.0) * (
         FEATURES.frame_seconds)
     self._n_out += len(f0)
-    return predict.Melody(times, np.asarray(f0, np.float64),
-                          np.asarray(voicing, np.float64))
+    return api.Melody(times, np.asarray(f0, np.float64),
+                      np.asarray(voicing, np.float64))
 
   def _mono(self, samples) -> np.ndarray:
     """float32 [n] mono, as ``audio.prepare_audio`` mixes (channel mean)."""
@@ -179,7 +179,7 @@ class MelodyStream:
       raise errors.AudioError('audio: contains NaN or infinite samples')
     return x
 
-  def push(self, samples) -> predict.Melody:
+  def push(self, samples) -> api.Melody:
     """Adds samples; returns the frames that became final (maybe none).
 
     Args:
@@ -199,7 +199,7 @@ class MelodyStream:
     self._add_frames(self._cfp.push(x16))
     return self._melody(self._model_passes(end=False), end=False)
 
-  def flush(self) -> predict.Melody:
+  def flush(self) -> api.Melody:
     """Ends the stream; returns every frame not returned yet.
 
     A stream shorter than two hops (32 ms) has no frame at all.

@@ -13,9 +13,9 @@ exactly; a short lag may decide a frame that later evidence would revise.
 import librosa
 import numpy as np
 
-from jaxmelody import decoding
 from jaxmelody import errors
-from jaxmelody import pitch
+from jaxmelody.frontend import pitch
+from jaxmelody.inference import decoding
 
 # Frames (16 ms each) a Viterbi decision waits for.
 DEFAULT_LAG = 32

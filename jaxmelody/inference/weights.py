@@ -18,9 +18,9 @@ import jax
 import numpy as np
 
 from jaxmelody import errors
-from jaxmelody import models
+from jaxmelody.model import network
 
-PRETRAINED_DIR = pathlib.Path(__file__).resolve().parent / 'pretrained'
+PRETRAINED_DIR = pathlib.Path(__file__).resolve().parents[1] / 'pretrained'
 
 
 def _check_fits(variables, model_config, source: str) -> dict[str, Any]:
@@ -29,9 +29,9 @@ def _check_fits(variables, model_config, source: str) -> dict[str, Any]:
     raise errors.CheckpointError(f'{source}: does not hold model parameters')
   variables = {'params': variables['params'],
                'batch_stats': variables.get('batch_stats', {})}
-  model = models.create_model(model_config)
+  model = network.create_model(model_config)
   expected = jax.eval_shape(
-      lambda: models.init_variables(model, jax.random.PRNGKey(0), frames=16))
+      lambda: network.init_variables(model, jax.random.PRNGKey(0), frames=16))
   want = {k: v.shape for k, v in traverse_util.flatten_dict(expected).items()}
   got = {k: np.shape(v)
          for k, v in traverse_util.flatten_dict(variables).items()}
@@ -70,8 +70,8 @@ def load_pretrained(directory) -> dict[str, Any]:
 def _load(path: str):
   """Reads variables from any supported checkpoint path."""
   if os.path.isfile(path) and path.endswith('.pkl'):
-    from jaxmelody import msfcn_import  # pylint: disable=g-import-not-at-top
-    return msfcn_import.import_msfcn_checkpoint(path)
+    from jaxmelody.model import released_weights  # pylint: disable=g-import-not-at-top
+    return released_weights.import_msfcn_checkpoint(path)
   if os.path.isfile(path) and os.path.basename(path) == 'variables.msgpack':
     return load_pretrained(os.path.dirname(path))
   if os.path.isdir(path):
@@ -79,7 +79,7 @@ def _load(path: str):
       return load_pretrained(path)
     # Imported here: checkpoints pulls in orbax, optax and grain, which
     # predicting with a bundled or exported model does not need.
-    from jaxmelody import checkpoints  # pylint: disable=g-import-not-at-top
+    from jaxmelody.training import checkpoints  # pylint: disable=g-import-not-at-top
     return checkpoints.restore_variables(path)
   raise errors.CheckpointError(
       f'{path}: not a checkpoint (expected a workdir, a checkpoint folder, a '

@@ -7,8 +7,8 @@ convolution after it zero-pads its input, so
   T = sum over input channels of b W   ([3, 3, F], ``fold``'s table),
 
 where conv(pad0(1), T) (the border term) is the sum of T over the taps that
-land inside the image. The training step (``fast_model``, batch statistics)
-and the inference forward (``fast_inference``, running averages) both run
+land inside the image. The training step (``folded_train``, batch statistics)
+and the inference forward (``folded_forward``, running averages) both run
 blocks this way; SELU follows every block.
 """
 
@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmelody import models
+from jaxmelody.model import network
 
 
 def inside_taps(n: int, d: int) -> np.ndarray:
@@ -80,7 +80,7 @@ def fold(c: int, mean: jax.Array, var: jax.Array, params: dict[str, Any],
     (kernel [3, 3, c, F] for raw x, border table [3, 3, F], bias [F]).
   """
   bn, conv = params['bn'], params['conv']
-  scale = bn['scale'] * jax.lax.rsqrt(var + models.BN_EPSILON)
+  scale = bn['scale'] * jax.lax.rsqrt(var + network.BN_EPSILON)
   shift = bn['bias'] - mean * scale
   kernel = conv['kernel']
   scaled = kernel * scale[:, None]

@@ -19,12 +19,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxmelody import models
+from jaxmelody.model import network
 
 
 def folded_block(block: nn.Module, u: jax.Array, valid: jax.Array,
                  n_input: int, repeats: int) -> jax.Array:
-  """Runs a bound ``models.PreActBlock`` (CONV6) on u with folded copies.
+  """Runs a bound ``network.PreActBlock`` (CONV6) on u with folded copies.
 
   Args:
     block: the bound PreActBlock whose input is ``concat(h, x * repeats)``;
@@ -42,7 +42,7 @@ def folded_block(block: nn.Module, u: jax.Array, valid: jax.Array,
   bn = params['bn']
   kernel = params['conv']['kernel'].astype(jnp.float32)  # [3, 3, C, F]
   c_h = u.shape[-1] - repeats * n_input
-  scale = bn['scale'] * jax.lax.rsqrt(stats['var'] + models.BN_EPSILON)
+  scale = bn['scale'] * jax.lax.rsqrt(stats['var'] + network.BN_EPSILON)
   shift = bn['bias'] - stats['mean'] * scale
   # Encoder channels: ordinary BatchNorm, then zero past the clip.
   h = jnp.where(valid, u[..., :c_h] * scale[:c_h] + shift[:c_h], 0.0)

@@ -1,7 +1,7 @@
 """Inference with every BatchNorm folded into the next convolution.
 
-The folded formulation of ``fast_model`` with the padding semantics of
-``inference.InferenceModel``: every BatchNorm output is zeroed on the frames
+The folded formulation of ``folded_train`` with the padding semantics of
+``engine.InferenceModel``: every BatchNorm output is zeroed on the frames
 past the clip, so the logits of the first n_valid frames of a padded input
 are those of the unpadded clip. Running averages only; a forward pass (no
 custom gradients). ``InferenceModel(fast=True)`` runs ``apply_masked``.
@@ -19,9 +19,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmelody import bn_fold
-from jaxmelody import conv_kernels
-from jaxmelody import models
+from jaxmelody.model import bn_fold
+from jaxmelody.model import conv_kernels
+from jaxmelody.model import network
 
 
 def _valid_taps(width: int, dilation: int, n_valid: jax.Array) -> jax.Array:
@@ -149,13 +149,13 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
   return jnp.split(y, splits, axis=-1)
 
 
-def apply_masked(model: models.MSFCN, variables: dict[str, Any],
+def apply_masked(model: network.MSFCN, variables: dict[str, Any],
                  x: jax.Array, n_valid, conv_impl: str = 'xla') -> jax.Array:
   """Running-average logits of x whose first n_valid frames are the clip.
 
   Equals (to float32 rounding) ``model.apply(variables, x, train=False)``
   with every BatchNorm output set to 0 on frames >= n_valid, which is what
-  ``inference.InferenceModel`` runs: the logits of the first n_valid frames
+  ``engine.InferenceModel`` runs: the logits of the first n_valid frames
   are those of the unpadded clip. A forward pass (no custom gradients).
 
   Args:

@@ -1,6 +1,6 @@
 """MSFCN with every BatchNorm folded into the next convolution.
 
-The same network as ``models.MSFCN`` (same parameter and batch-statistics
+The same network as ``network.MSFCN`` (same parameter and batch-statistics
 trees, same logits and gradients up to float32 rounding), written so that
 XLA:CPU has less to do per training step:
 
@@ -29,15 +29,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxmelody import bn_fold
-from jaxmelody import conv_kernels
-from jaxmelody import models
+from jaxmelody.model import bn_fold
+from jaxmelody.model import conv_kernels
+from jaxmelody.model import network
 
-# flax BatchNorm's momentum as models.PreActBlock sets it.
+# flax BatchNorm's momentum as network.PreActBlock sets it.
 _MOMENTUM = 0.9
 
 
-def supports(model: models.MSFCN) -> bool:
+def supports(model: network.MSFCN) -> bool:
   """True if this formulation can run ``model`` (float32 compute)."""
   return model.dtype == jnp.float32
 
@@ -201,7 +201,7 @@ class _Statistics:
     return mean, var
 
 
-def apply(model: models.MSFCN, variables: dict[str, Any], x: jax.Array, *,
+def apply(model: network.MSFCN, variables: dict[str, Any], x: jax.Array, *,
           train: bool, mutable=()):
   """``model.apply(variables, x, train=train, mutable=mutable)``, faster.
 

@@ -1,7 +1,7 @@
 """The multi-scale fully convolutional network (DenseASPP) of Gao, You & Chi.
 
 A Flax linen port of the paper authors' released PyTorch model, laid out so
-their weights load unchanged (see ``msfcn_import.py``). Layout is NHWC with
+their weights load unchanged (see ``released_weights.py``). Layout is NHWC with
 H = frequency (256 CFP rows) and W = time (frames), C = CFP channels
 [spectrum, GCoS, GC].
 
@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxmelody.errors import ConfigError
-from jaxmelody.features import FEATURES
+from jaxmelody.frontend.feature_config import FEATURES
 
 _DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 

@@ -8,7 +8,7 @@ element count followed by the raw little-endian elements. A restricted
 unpickler resolves only the four globals such a state dict needs; any other
 global is refused, so loading never runs code from the file.
 
-Block mapping (released name -> ``models.MSFCN`` submodule): ``conv_d_3``,
+Block mapping (released name -> ``network.MSFCN`` submodule): ``conv_d_3``,
 ``conv_d_6``, ``conv_d_12``, ``conv_d_18``, ``conv_d_24`` -> ``dense_0..4``;
 ``up_conv3_pitch`` -> ``conv6``; ``up_conv2_pitch`` -> ``conv7``;
 ``up_conv1_pitch`` -> ``conv8``; ``bottom_pitch`` -> ``voicing``.
@@ -24,8 +24,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxmelody import models
 from jaxmelody.errors import CheckpointError
+from jaxmelody.model import network
 
 _MAGIC = 0x1950a86a20f9469cfc6c
 _PROTOCOL = 1001
@@ -128,7 +128,7 @@ def _read_state_dict(f: io.BytesIO) -> dict[str, np.ndarray]:
 
 
 def _to_flax(state: dict[str, np.ndarray]) -> dict[str, Any]:
-  """Maps the released state dict onto ``models.MSFCN`` variables."""
+  """Maps the released state dict onto ``network.MSFCN`` variables."""
   params, stats = {}, {}
   expected = set()
   for torch_name, flax_name in _BLOCKS.items():
@@ -164,7 +164,7 @@ def import_msfcn_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     path: The legacy torch.save file of the released DenseASPP_10.
 
   Returns:
-    {'params', 'batch_stats'} for ``models.MSFCN()`` (the dense10 config),
+    {'params', 'batch_stats'} for ``network.MSFCN()`` (the dense10 config),
     float32 numpy arrays; conv kernels [3, 3, in, out] (HWIO).
 
   Raises:
@@ -199,10 +199,10 @@ def import_msfcn_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _check_shapes(path, variables) -> None:
-  """Raises CheckpointError unless every shape fits ``models.MSFCN()``."""
-  model = models.MSFCN()
+  """Raises CheckpointError unless every shape fits ``network.MSFCN()``."""
+  model = network.MSFCN()
   want = jax.eval_shape(
-      lambda: models.init_variables(model, jax.random.PRNGKey(0)))
+      lambda: network.init_variables(model, jax.random.PRNGKey(0)))
   want = {jax.tree_util.keystr(k): v.shape for k, v in
           jax.tree_util.tree_leaves_with_path(want)}
   got = {jax.tree_util.keystr(k): v.shape for k, v in

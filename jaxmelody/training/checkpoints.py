@@ -27,9 +27,8 @@ import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers as policies
 
 from jaxmelody.errors import CheckpointError
-# Reading a bundled model lives in weights.py, which predicting imports
-# without this module's orbax/optax/grain; kept importable from here.
-from jaxmelody.weights import load_pretrained  # pylint: disable=unused-import
+# Reading a bundled model is inference.weights.load_pretrained: predicting
+# imports it without this module's orbax/optax/grain.
 
 _BEST_METRIC = 'OA'
 

@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from jaxmelody import checkpoints
-from jaxmelody import decoding
 from jaxmelody import errors
-from jaxmelody import evaluate
-from jaxmelody import weights
-from jaxmelody import workdir_config
+from jaxmelody.inference import decoding
+from jaxmelody.inference import evaluate
+from jaxmelody.inference import weights
+from jaxmelody.training import checkpoints
+from jaxmelody.training import workdir_config
 
 VALIDATION_METRICS = ('OA', 'RPA', 'RCA', 'VR', 'VFA')
 

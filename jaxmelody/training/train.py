@@ -22,15 +22,15 @@ import numpy as np
 import tensorboardX
 import tqdm
 
-from jaxmelody import checkpoints
-from jaxmelody import evaluate
-from jaxmelody import fast_model
-from jaxmelody import input_pipeline
-from jaxmelody import models
-from jaxmelody import optimizer
-from jaxmelody import runtime
-from jaxmelody import workdir_config
+from jaxmelody.data import input_pipeline
 from jaxmelody.errors import ConfigError, Interrupted, JaxMelodyError
+from jaxmelody.inference import evaluate
+from jaxmelody.model import folded_train
+from jaxmelody.model import network
+from jaxmelody import runtime
+from jaxmelody.training import checkpoints
+from jaxmelody.training import optimizer
+from jaxmelody.training import workdir_config
 
 
 class NonFiniteLossError(JaxMelodyError):
@@ -123,25 +123,25 @@ def jit_train_step(mesh: Mesh):
 def training_apply_fn(config):
   """The forward function the train step differentiates.
 
-  ``fast_model.apply`` (BatchNorm folded into the convolutions, matrix-product
+  ``folded_train.apply`` (BatchNorm folded into the convolutions, matrix-product
   gradients) when ``config.train.fast_step`` is on and the model computes in
   float32, else the flax module's own ``apply``. Both take and return the
   same variable trees and agree to float32 rounding.
   """
-  model = models.create_model(config.model)
-  if config.train.get('fast_step', True) and fast_model.supports(model):
-    return functools.partial(fast_model.apply, model)
+  model = network.create_model(config.model)
+  if config.train.get('fast_step', True) and folded_train.supports(model):
+    return functools.partial(folded_train.apply, model)
   return model.apply
 
 
 def create_train_state(config, mesh: Mesh) -> TrainState:
   """Fresh state from config.train.seed, created replicated on the mesh."""
-  model = models.create_model(config.model)
+  model = network.create_model(config.model)
   tx = optimizer.make_optimizer(config.train)
   apply_fn = training_apply_fn(config)
 
   def init(rng):
-    variables = models.init_variables(model, rng, frames=16)
+    variables = network.init_variables(model, rng, frames=16)
     return TrainState.create(apply_fn=apply_fn, params=variables['params'],
                              tx=tx, batch_stats=variables['batch_stats'])
 
