@@ -101,3 +101,19 @@ def test_bad_input_raises():
     cfp.compute_cfp(np.full(1000, np.nan, np.float32))
   with pytest.raises(errors.AudioError, match='shape'):
     cfp.compute_cfp(np.zeros((1000, 2), np.float32))
+
+
+@pytest.mark.parametrize('size', [0, 1, 2, 3, 8, 9, 255, 2048, 2049])
+def test_blackman_harris_is_scipys(size):
+  # cfp computes the window itself to keep scipy.signal off the command's
+  # start-up; the features must not move by a bit.
+  np.testing.assert_array_equal(
+      cfp.blackman_harris(size),
+      scipy.signal.windows.blackmanharris(size, sym=True))
+
+
+def test_frame_window_taps():
+  h = scipy.signal.windows.blackmanharris(FEATURES.window_size, sym=True)
+  half = (FEATURES.window_size - 1) // 2
+  np.testing.assert_array_equal(cfp.frame_window(),
+                                h[np.arange(-half, half) + half - 1])
