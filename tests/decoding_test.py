@@ -114,6 +114,31 @@ def test_viterbi_on_frames_certain_of_no_melody():
   assert np.all(f0[:20] == 0) and np.all(f0[20:30] == pitch.CLASS_HZ[60])
 
 
+@pytest.fixture(params=['numpy', 'numba'])
+def loop(request, monkeypatch):
+  """Runs a test with each of the two Viterbi loops (numpy for short clips
+  in a fresh process, numba for long ones): both must be librosa's."""
+  monkeypatch.setattr(decoding, '_use_numba',
+                      lambda n_steps: request.param == 'numba')
+  return request.param
+
+
+def test_short_clips_run_without_numba():
+  """The point of the numpy loop: a fresh process decoding a short clip
+  never imports numba (its start-up costs more than the decoding)."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  code = ('import sys, numpy as np\n'
+          'from jaxmelody.inference import decoding\n'
+          'z = np.random.default_rng(0).normal(size=(300, 257))\n'
+          'decoding.decode(z, decoder="viterbi")\n'
+          'decoding.decode(z, decoder="viterbi", voicing_threshold=0.6)\n'
+          'assert "numba" not in sys.modules\n'
+          'assert "librosa" not in sys.modules\n'
+          'assert "scipy.signal" not in sys.modules\n')
+  subprocess.run([sys.executable, '-c', code], check=True)
+
+
 def _librosa_path(prob, max_move=decoding.VITERBI_MAX_MOVE):
   """The reference: librosa's dense Viterbi with the pitch chain's prior."""
   import librosa  # pylint: disable=g-import-not-at-top
@@ -123,7 +148,7 @@ def _librosa_path(prob, max_move=decoding.VITERBI_MAX_MOVE):
 
 @pytest.mark.parametrize('seed', range(4))
 @pytest.mark.parametrize('max_move', [1, 4, 8])
-def test_banded_viterbi_is_librosas_on_random_posteriors(seed, max_move):
+def test_banded_viterbi_is_librosas_on_random_posteriors(seed, max_move, loop):
   rng = np.random.default_rng(seed)
   # Sharp rows (a power of uniform noise) give the path long, moving runs.
   prob = rng.random((256, 300)) ** 8
@@ -135,7 +160,7 @@ def test_banded_viterbi_is_librosas_on_random_posteriors(seed, max_move):
 
 
 @pytest.mark.parametrize('levels', [1, 2, 3])
-def test_banded_viterbi_breaks_ties_as_librosa(levels):
+def test_banded_viterbi_breaks_ties_as_librosa(levels, loop):
   """Few distinct likelihoods (one level: every state ties every frame):
   equal scores everywhere, where the first best source must win."""
   rng = np.random.default_rng(levels)
@@ -147,7 +172,7 @@ def test_banded_viterbi_breaks_ties_as_librosa(levels):
                                 _librosa_path(prob))
 
 
-def test_banded_viterbi_jumps_out_of_the_band_as_librosa():
+def test_banded_viterbi_jumps_out_of_the_band_as_librosa(loop):
   """With likelihoods exactly 0 librosa scores a jump beyond the band as
   log(tiny), cheaper than walking through impossible states: both jump."""
   prob = np.zeros((256, 40))
@@ -161,7 +186,7 @@ def test_banded_viterbi_jumps_out_of_the_band_as_librosa():
 
 @pytest.mark.parametrize('sources', [(0, 1, 2, 250, 251), (250, 253, 255),
                                      (3, 4, 5)])
-def test_banded_viterbi_ties_between_jumps_as_librosa(sources):
+def test_banded_viterbi_ties_between_jumps_as_librosa(sources, loop):
   """Several equally good states outside the band, below and/or above the
   target: librosa takes the first."""
   prob = np.zeros((256, 2))
@@ -172,15 +197,92 @@ def test_banded_viterbi_ties_between_jumps_as_librosa(sources):
   assert path[0] == sources[0]
 
 
+@pytest.mark.parametrize('n_pitch, max_move', [(256, 4), (256, 1),
+                                               (256, 8), (9, 4), (40, 2)])
+def test_pitch_transition_is_librosas(n_pitch, max_move):
+  import librosa  # pylint: disable=g-import-not-at-top
+  np.testing.assert_array_equal(
+      decoding.pitch_transition(n_pitch, max_move),
+      librosa.sequence.transition_local(n_pitch, 2 * max_move + 1,
+                                        window='triangle'))
+
+
+def _librosa_voicing(evidence, switch, p_state):
+  """The reference of ``binary_viterbi``: librosa's two-state chain."""
+  import librosa  # pylint: disable=g-import-not-at-top
+  return librosa.sequence.viterbi_binary(
+      np.asarray(evidence)[None, :],
+      librosa.sequence.transition_loop(2, 1.0 - switch),
+      p_state=p_state)[0].astype(np.int64)
+
+
+def _evidences():
+  """Evidence sequences for the on/off chain: noise, runs, and ties."""
+  rng = np.random.default_rng(3)
+  yield rng.random(500)
+  yield np.repeat(rng.random(60), rng.integers(1, 12, 60))  # runs
+  yield rng.random(300) ** 6  # mostly off
+  yield 1.0 - rng.random(300) ** 6  # mostly on
+  yield np.full(50, 0.5)  # every score ties
+  yield rng.integers(0, 3, 300) / 2.0  # 0, 0.5 and 1: exact ties and zeros
+  yield np.array([0.7])  # one frame
+  yield np.array([0.6, 0.6, 0.7, 0.7, 0.6])  # at the thresholds
+
+
+@pytest.mark.parametrize('p_state', [0.5, 0.6, 0.7])
+@pytest.mark.parametrize('switch', [decoding.VITERBI_SWITCH, 0.2, 0.5])
+def test_binary_viterbi_is_librosas(p_state, switch):
+  for evidence in _evidences():
+    np.testing.assert_array_equal(
+        decoding.binary_viterbi(evidence, 1.0 - switch, p_state),
+        _librosa_voicing(evidence, switch, p_state))
+
+
+@pytest.mark.parametrize('threshold', [None, 0.6, 0.7])
+def test_viterbi_voicing_is_librosas_on_random_posteriors(threshold):
+  rng = np.random.default_rng(11)
+  z = rng.normal(0.0, 2.0, (600, 257))
+  z[:, 0] += np.repeat(rng.normal(3.0, 3.0, 60), 10)
+  probs = pitch.softmax(z, axis=-1)
+  evidence = decoding.voicing_evidence(probs, threshold)
+  np.testing.assert_array_equal(
+      decoding.viterbi_voicing(probs, threshold),
+      _librosa_voicing(evidence, decoding.VITERBI_SWITCH,
+                       threshold or 0.5) > 0)
+
+
+def test_binary_viterbi_rejects_what_librosa_rejects():
+  with pytest.raises(ValueError):
+    decoding.binary_viterbi(np.array([0.5, np.nan]), 0.98)
+  with pytest.raises(ValueError):
+    decoding.binary_viterbi(np.array([0.5, 1.5]), 0.98)
+  assert decoding.binary_viterbi(np.zeros(0), 0.98).shape == (0,)
+
+
+@pytest.mark.parametrize('seed', range(3))
+@pytest.mark.parametrize('max_move', [1, 4])
+def test_banded_viterbi_sparse_likelihoods_as_librosa(seed, max_move, loop):
+  """Mostly exact zeros (some frames all zero): many frames where jumps
+  out of the band compete with the band and with each other."""
+  rng = np.random.default_rng(seed)
+  prob = np.where(rng.random((256, 300)) < 0.01,
+                  rng.integers(1, 4, (256, 300)) / 3, 0.0)
+  prob[:, rng.integers(0, 300, 20)] = 0.0
+  np.testing.assert_array_equal(
+      decoding.banded_viterbi(prob, decoding.pitch_transition(256, max_move),
+                              max_move),
+      _librosa_path(prob, max_move))
+
+
 def test_banded_viterbi_rejects_mass_outside_the_band():
   with pytest.raises(ValueError):
     decoding.banded_viterbi(np.full((256, 5), 0.5),
                             decoding.pitch_transition(256, 8), 4)
 
 
-def test_viterbi_pitch_is_librosas_on_model_posteriors():
-  """The bundled model's posteriors of the demo clip: the decoder's input to
-  the pitch chain, decoded by librosa and by the banded loop."""
+def test_viterbi_is_librosas_on_model_posteriors(loop):
+  """The bundled model's posteriors of the demo clip: the decoder's inputs to
+  the pitch and on/off chains, decoded by librosa and by the banded loop."""
   from jaxmelody.frontend import audio  # pylint: disable=g-import-not-at-top
   from jaxmelody.frontend import cfp  # pylint: disable=g-import-not-at-top
   from jaxmelody.inference import api  # pylint: disable=g-import-not-at-top
@@ -197,10 +299,17 @@ def test_viterbi_pitch_is_librosas_on_model_posteriors():
   np.testing.assert_array_equal(
       decoding.viterbi_pitch(flat),
       1 + _librosa_path(decoding.pitch_given_voiced(flat).T))
+  # The on/off chain on the same posteriors, with and without thresholds.
+  for threshold in (None, 0.6, 0.7):
+    evidence = decoding.voicing_evidence(probs, threshold)
+    np.testing.assert_array_equal(
+        decoding.viterbi_voicing(probs, threshold),
+        _librosa_voicing(evidence, decoding.VITERBI_SWITCH,
+                         threshold or 0.5) > 0)
 
 
 @pytest.mark.parametrize('threshold', [None, 0.3, 0.8])
-def test_confidence_is_what_argmax_and_viterbi_decide_on(threshold):
+def test_confidence_is_what_argmax_and_viterbi_decide_on(threshold, loop):
   """Argmax: a melody exactly where the confidence is > 0.5 (or >= P);
   Viterbi: the on/off chain over the confidence gives its melody frames."""
   import librosa  # pylint: disable=g-import-not-at-top

@@ -12,15 +12,22 @@ m >= 1 = ``pitch.CLASS_HZ[m]`` (48 per octave). Three ways to decide:
   computed on the band of allowed moves by ``banded_viterbi``), which
   suppresses one-frame octave jumps, and melody on/off from a two-state
   chain over the voicing probability that keeps it on or off for a while
-  (``librosa.sequence.viterbi_binary``), against flicker;
-  ``voicing_threshold`` moves that chain's decision point the same way.
+  (``librosa.sequence.viterbi_binary``'s path, by ``binary_viterbi``),
+  against flicker; ``voicing_threshold`` moves that chain's decision point
+  the same way.
+
+librosa stays the reference of the tests but is not imported here:
+``librosa.sequence`` pulls in scipy.signal and librosa.util's numba ufuncs,
+about 1.3 s of a fresh ``jaxmelody`` process's start-up. The priors and
+the log terms are librosa's arithmetic, so the paths are identical. For
+the same reason numba is imported only for long clips (``_use_numba``).
 """
 
 import functools
+import sys
 
-import librosa
-import numba
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from jaxmelody import errors
 from jaxmelody.frontend import pitch
@@ -37,6 +44,14 @@ DEFAULT_DECODER = 'viterbi'
 VITERBI_MAX_MOVE = 4
 VITERBI_SWITCH = 0.02
 
+# librosa's epsilon in every log(x + epsilon): ``librosa.util.tiny`` of the
+# float64 arrays it is added to.
+_TINY = np.finfo(np.float64).tiny
+# Chains longer than this (frames; 4096 = 65 s) run in numba: its start-up
+# (import, target set-up, loading the cached loop: 0.5-1 s in a fresh
+# process) then costs less than the numpy loop's ~20 us per frame.
+_NUMPY_MAX_FRAMES = 4096
+
 
 def check(decoder: str, voicing_threshold) -> None:
   """Raises ConfigError for an unknown decoder or a threshold outside (0, 1)."""
@@ -52,9 +67,26 @@ def pitch_transition(n_pitch: int = len(pitch.CLASS_HZ) - 1,
                      max_move: int = VITERBI_MAX_MOVE) -> np.ndarray:
   """[n, n] row-stochastic prior over pitch classes: a pitch moves up to
   ``max_move`` classes per frame, the smaller the move the likelier
-  (triangular window)."""
-  return librosa.sequence.transition_local(n_pitch, 2 * max_move + 1,
-                                           window='triangle')
+  (triangular window).
+
+  Bitwise ``librosa.sequence.transition_local(n_pitch, 2 * max_move + 1,
+  window='triangle')`` (tested): the same symmetric triangle (scipy's
+  ``triang``: 2 k / (width + 1)), cut at the edges (no wrap), each full row
+  divided by its own sum.
+  """
+  width = 2 * max_move + 1
+  if n_pitch < width:
+    raise ValueError(f'{n_pitch} pitch classes, fewer than the {width} '
+                     'of one move window')
+  k = np.arange(1, (width + 1) // 2 + 1)
+  half = 2 * k / (width + 1.0)
+  triangle = np.concatenate([half, half[-2::-1]])  # [width], peak in middle
+  transition = np.zeros((n_pitch, n_pitch))
+  for i in range(n_pitch):
+    lo, hi = max(0, i - max_move), min(n_pitch, i + max_move + 1)
+    transition[i, lo:hi] = triangle[lo - i + max_move:hi - i + max_move]
+  transition /= transition.sum(axis=1, keepdims=True)
+  return transition
 
 
 def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None,
@@ -158,22 +190,59 @@ def banded_viterbi(prob, transition, max_move: int) -> np.ndarray:
                      'diagonal')
   if prob.shape[1] == 0:
     return np.zeros(0, np.int64)
-  epsilon = librosa.util.tiny(prob)
-  log_trans = np.log(transition + epsilon)
+  epsilon = _TINY
   log_p_init = np.log(np.full(n_states, 1.0 / n_states) + epsilon)
-  # band[d + max_move, j] = log_trans[j + d, j]: from state j + d to j.
+  return _viterbi_loop(np.ascontiguousarray(np.log(prob + epsilon).T),
+                       _log_band(transition, max_move), np.log(epsilon),
+                       log_p_init, max_move)
+
+
+def _log_band(transition, max_move: int) -> np.ndarray:
+  """``log(transition + tiny)`` on the band, as the Viterbi loops read it.
+
+  Returns:
+    float64 [2 max_move + 1, n]: row d + max_move, column j holds
+    ``log(transition[j + d, j] + tiny)`` (from state j + d to j); -inf where
+    j + d is not a state.
+  """
+  n_states = transition.shape[0]
+  log_trans = np.log(transition + _TINY)
   moves = np.arange(-max_move, max_move + 1)
   src = np.arange(n_states)[None, :] + moves[:, None]
-  band = np.where((src >= 0) & (src < n_states),
+  return np.where((src >= 0) & (src < n_states),
                   log_trans[np.clip(src, 0, n_states - 1),
                             np.arange(n_states)[None, :]], -np.inf)
-  return _banded_viterbi(np.ascontiguousarray(np.log(prob + epsilon).T),
-                         band, np.log(epsilon), log_p_init, max_move)
 
 
-@numba.njit(cache=True)
-def _banded_viterbi(log_prob, band, log_zero, log_p_init, max_move):
-  """The loop of ``banded_viterbi``.
+def _use_numba(n_steps: int) -> bool:
+  """Whether a chain of ``n_steps`` frames runs in numba (same path)."""
+  # Once numba is in the process (librosa's resampling loads it), its loop
+  # is the cheaper one at any length.
+  return n_steps > _NUMPY_MAX_FRAMES or 'numba' in sys.modules
+
+
+def _viterbi_loop(log_prob, band, log_zero, log_p_init, max_move):
+  """``_banded_viterbi_loop``, in numba or in numpy (identical paths)."""
+  if _use_numba(len(log_prob)):
+    return _numba_loop()(log_prob, band, log_zero, log_p_init, max_move)
+  return _banded_viterbi_numpy(log_prob, band, log_zero, log_p_init,
+                               max_move)
+
+
+@functools.cache
+def _numba_loop():
+  """``_banded_viterbi_loop`` compiled by numba, cached on disk.
+
+  numba keeps the machine code next to this file (``__pycache__``) or, where
+  that is not writable (an installed package), in its user cache folder
+  ($NUMBA_CACHE_DIR overrides).
+  """
+  import numba  # pylint: disable=g-import-not-at-top
+  return numba.njit(cache=True)(_banded_viterbi_loop)
+
+
+def _banded_viterbi_loop(log_prob, band, log_zero, log_p_init, max_move):
+  """The loop of ``banded_viterbi``, for numba (``_numba_loop``).
 
   Args:
     log_prob: float64 [T, n] log likelihoods, T >= 1.
@@ -231,6 +300,84 @@ def _banded_viterbi(log_prob, band, log_zero, log_p_init, max_move):
   return states
 
 
+def _banded_viterbi_numpy(log_prob, band, log_zero, log_p_init, max_move):
+  """``_banded_viterbi_loop`` with numpy: one frame at a time, all states
+  at once (the same sums and the same choice among equal scores).
+
+  Per frame each state's best source in the band is the first maximum of
+  its 2 M + 1 sums (sources in increasing order, as the loop scans them). A
+  jump from outside the band scores at most max(value) + log_zero; only
+  when that reaches some state's best in the band (likelihoods of exactly 0,
+  in practice) does ``_with_jumps`` weigh the jumps exactly.
+  """
+  n_steps, n = log_prob.shape
+  m = max_move
+  ptr = np.zeros((n_steps, n), np.int32)
+  states = np.arange(n)
+  band_t = np.ascontiguousarray(band.T)  # [n, 2 M + 1]
+  padded = np.full(n + 2 * m, -np.inf)
+  sources = sliding_window_view(padded, 2 * m + 1)  # [j, d + M]: value[j + d]
+  sums = np.empty_like(band_t)
+  value = log_prob[0] + log_p_init
+  for t in range(1, n_steps):
+    padded[m:m + n] = value
+    np.add(sources, band_t, out=sums)
+    arg = sums.argmax(axis=1)
+    best = sums[states, arg]
+    src = states + (arg - m)
+    jump = value + log_zero
+    if jump.max() >= best.min():
+      best, src = _with_jumps(jump, best, src, m)
+    ptr[t] = src
+    value = log_prob[t] + best
+  path = np.zeros(n_steps, np.int64)
+  path[-1] = np.argmax(value)
+  for t in range(n_steps - 2, -1, -1):
+    path[t] = ptr[t + 1, path[t + 1]]
+  return path
+
+
+def _with_jumps(jump, best, src, m):
+  """The best sources of one frame with jumps from outside the band.
+
+  Args:
+    jump: float64 [n] the score of a jump out of each state (value +
+      log_zero).
+    best, src: float64 [n], int [n] each state's best score and source in
+      the band.
+    m: the band's half-width.
+
+  Returns:
+    (best, src) as ``_banded_viterbi_loop`` decides: a jump from below the
+    band (a lower source) wins ties against the band, one from above only
+    a strictly better score; among jumps, the lowest source of the maximum.
+  """
+  n = len(jump)
+  index = np.arange(n)
+  # Best among states 0..i: the first index of the running maximum.
+  low_val = np.maximum.accumulate(jump)
+  rises = np.concatenate([[True], jump[1:] > low_val[:-1]])
+  low_arg = np.maximum.accumulate(np.where(rises, index, 0))
+  # Best among states i..n-1: the lowest index of the maximum, i.e. the
+  # last to reach it scanning down from n - 1.
+  down = jump[::-1]
+  down_val = np.maximum.accumulate(down)
+  reaches = np.concatenate([[True], down[1:] >= down_val[:-1]])
+  high_val = down_val[::-1]
+  high_arg = (n - 1 - np.maximum.accumulate(np.where(reaches, index, 0))
+              )[::-1]
+  best, src = best.copy(), src.copy()
+  j = index[m + 1:]  # states with sources below their band
+  below = j - m - 1
+  take = ~(best[j] > low_val[below])
+  best[j[take]], src[j[take]] = low_val[below][take], low_arg[below][take]
+  j = index[:n - m - 1]  # states with sources above their band
+  above = j + m + 1
+  take = high_val[above] > best[j]
+  best[j[take]], src[j[take]] = high_val[above][take], high_arg[above][take]
+  return best, src
+
+
 def viterbi_voicing(probs, voicing_threshold=None,
                     switch: float = VITERBI_SWITCH) -> np.ndarray:
   """Melody on/off per frame, bool [T], from a two-state chain.
@@ -244,10 +391,88 @@ def viterbi_voicing(probs, voicing_threshold=None,
   """
   evidence = voicing_evidence(probs, voicing_threshold)
   p_state = 0.5 if voicing_threshold is None else voicing_threshold
-  voiced = librosa.sequence.viterbi_binary(
-      evidence[None, :], librosa.sequence.transition_loop(2, 1.0 - switch),
-      p_state=p_state)[0]
-  return voiced > 0
+  return binary_viterbi(evidence, 1.0 - switch, p_state) > 0
+
+
+def binary_viterbi(evidence, stay: float, p_state: float = 0.5
+                   ) -> np.ndarray:
+  """``librosa.sequence.viterbi_binary`` of one state.
+
+  librosa decodes the two-state chain (off, on) with observation
+  likelihoods [1 - evidence, evidence], the transition matrix
+  ``transition_loop(2, stay)``, the marginal [1 - p_state, p_state] and the
+  initial distribution [0.5, 0.5] (``viterbi_discriminative``): log(x +
+  tiny) of each, the log marginal subtracted from the log likelihoods.
+  ``_two_state_loop`` runs librosa's recursion on those very logs, the same
+  float64 sums and the first of equal maxima: the same path, ties included
+  (tested against librosa).
+
+  Args:
+    evidence: float [T] in [0, 1], the probability of the on state.
+    stay: the probability of keeping the state from one frame to the next.
+    p_state: the on state's marginal probability.
+
+  Returns:
+    int64 [T] states: 1 = on.
+
+  Raises:
+    ValueError: evidence outside [0, 1] or not a number (librosa raises on
+      those too).
+  """
+  evidence = np.asarray(evidence, np.float64)
+  if not np.all((evidence >= 0) & (evidence <= 1)):
+    raise ValueError('evidence: probabilities in [0, 1] expected')
+  if not len(evidence):
+    return np.zeros(0, np.int64)
+  stay = np.float64(stay)
+  # transition_loop(2, stay): (1 - stay) / (2 - 1) off the diagonal.
+  transition = np.array([[stay, 1.0 - stay], [1.0 - stay, stay]])
+  p_state = np.float64(p_state)
+  log_marginal = np.log(np.array([1.0 - p_state, p_state]) + _TINY)
+  log_prob = np.log(np.stack([1.0 - evidence, evidence], axis=-1) + _TINY
+                    ) - log_marginal
+  log_p_init = np.log(np.array([0.5, 0.5]) + _TINY)
+  return _two_state_loop(log_prob, np.log(transition + _TINY), log_p_init)
+
+
+def _two_state_loop(log_prob, log_trans, log_p_init) -> np.ndarray:
+  """librosa's Viterbi recursion for two states, in plain Python floats.
+
+  Two states need no arrays: Python's float arithmetic is numpy's float64,
+  and a scalar loop takes ~1 us per frame where numpy's per-call overhead
+  takes ~20 (and numba its start-up).
+
+  Args:
+    log_prob: float64 [T, 2] log likelihoods, T >= 1.
+    log_trans: float64 [2, 2] log transitions, [from, to].
+    log_p_init: float64 [2] log initial distribution.
+
+  Returns:
+    int64 [T] states.
+  """
+  (t00, t01), (t10, t11) = log_trans.tolist()
+  rows = log_prob.tolist()
+  v0, v1 = (rows[0][0] + float(log_p_init[0]),
+            rows[0][1] + float(log_p_init[1]))
+  # Per frame, bit s: state s was reached from state 1 (else from 0).
+  from_1 = bytearray(len(rows))
+  for t in range(1, len(rows)):
+    # From 1 only if strictly better: argmax keeps the first of equal maxima.
+    a, b = v0 + t00, v1 + t10
+    into_0, bits = (b, 1) if b > a else (a, 0)
+    a, b = v0 + t01, v1 + t11
+    if b > a:
+      into_1, bits = b, bits | 2
+    else:
+      into_1 = a
+    from_1[t] = bits
+    v0, v1 = rows[t][0] + into_0, rows[t][1] + into_1
+  states = np.zeros(len(rows), np.int64)
+  state = 1 if v1 > v0 else 0
+  for t in range(len(rows) - 1, -1, -1):
+    states[t] = state
+    state = (from_1[t] >> state) & 1
+  return states
 
 
 def voicing_evidence(probs, voicing_threshold=None) -> np.ndarray:
