@@ -8,10 +8,9 @@ On one window of ``--frames`` frames (the longest pad length), batch 1, it
 times the plain forward (``InferenceModel``, flax module with masked
 BatchNorm), the fast forward (``folded_forward.apply_masked``, XLA
 convolutions), and every convolution the fast forward runs, alone, on random
-inputs of its shape, in each formulation ``model.folded_forward`` offers: XLA's
-(``conv_kernels.xla_conv``), one product and nine shifted adds
-(``conv_kernels._shifted_conv``) and gathered-row products
-(``folded_forward._chunked_conv``), the last two for the dilated layers.
+inputs of its shape, as XLA's convolution (``conv_kernels.xla_conv``, what
+the fast forward runs) and, for the dilated layers, as one product and nine
+shifted adds (``conv_kernels._shifted_conv``, training's forward).
 All runs alternate (best of ``--repeats`` each), with the bundled weights.
 
 Then it profiles both forwards (``train_profile.op_profile``: XLA's
@@ -24,8 +23,7 @@ costs. A second line bounds it again as if every convolution ran at the
 best FLOP rate measured among them. The last line is ``bound: X`` (the
 first bound). Rewrites its section of benchmarks/RESULTS.md unless ``--no_results``.
 
-``model_alone`` (frames/s of the plain and fast forwards on one clip, every
-formulation) and ``forward_gflops_fast`` serve inference_speed.py.
+``model_alone`` (frames/s of the plain and fast forwards on one clip) and ``forward_gflops_fast`` serve inference_speed.py.
 """
 
 import argparse
@@ -51,7 +49,7 @@ def conv_shapes(model) -> list[tuple[str, int, int, int]]:
   """(name, input channels, output channels, dilation) of each convolution
   ``folded_forward.apply_masked`` runs, in order."""
   # The stack carries the clip indicator as one more channel (see
-  # fast_inference); CONV6 reads the stack only (the input copies fold into
+  # folded_forward); CONV6 reads the stack only (the input copies fold into
   # its first channels); the next block adds the voicing map's channel.
   c = 1 + 3
   shapes = []
@@ -84,24 +82,19 @@ def forward_gflops_fast(model, frames: int = 256) -> float:
 def model_alone(config, variables, feats, repeats) -> dict:
   """Frames/s of ``InferenceModel.logits`` on feats, plain and fast.
 
-  Four models with the same variables: the plain formulation (flax module,
-  BatchNorm outputs masked; ``eval.fast_inference`` off), the fast one with
-  XLA's convolutions and the fast one with the two candidate convolutions
-  of ``fast_inference_conv``: 'chunked' (gathered rows times the kernel)
-  and 'shifted' (one product and nine shifted adds for the dense layers,
-  as training's forward). All are
+  Two models with the same variables: the plain formulation (flax module,
+  BatchNorm outputs masked; ``InferenceModel(reference=True)``) and the fast
+  one (``folded_forward.apply_masked``, what inference runs). Both are
   compiled for every pad length before the first timing; runs alternate so
   a change of machine load hits all alike; best of ``repeats`` each.
   """
   from jaxmelody.inference import engine  # pylint: disable=g-import-not-at-top
-  variants = {'plain': (False, 'xla'), 'fast': (True, 'xla'),
-              'chunked': (True, 'chunked'), 'shifted': (True, 'shifted')}
   ims = {}
-  for name, (fast, conv) in variants.items():
-    c = config.copy_and_resolve_references()
-    c.eval.fast_inference, c.eval.fast_inference_conv = fast, conv
-    ims[name] = engine.from_config(c, variables)
-    assert ims[name].fast == fast, name
+  for name in ('plain', 'fast'):
+    ims[name] = engine.InferenceModel(
+        config.model, variables, pad_lengths=config.eval.pad_lengths,
+        reference=name == 'plain')
+    assert ims[name].folded == (name == 'fast'), name
     ims[name].warm_up()
   best = best_time({name: functools.partial(m.logits, feats)
                     for name, m in ims.items()}, repeats, warm_up=False)
@@ -124,7 +117,6 @@ def main():
   from jaxmelody.inference import engine
   from jaxmelody.inference import weights
   from jaxmelody.model import conv_kernels
-  from jaxmelody.model import folded_forward
   from jaxmelody.model import network
   load_before = load_avg()
   config = api.default_config()
@@ -133,14 +125,13 @@ def main():
   rng = np.random.default_rng(0)
   cfp = rng.random((3, 256, width), np.float32)
   forwards = {name: engine.InferenceModel(
-      config.model, variables, pad_lengths=(width,), fast=name == 'fast')
+      config.model, variables, pad_lengths=(width,), reference=name == 'plain')
               for name in ('plain', 'fast')}
   timers = {name: functools.partial(im.logits, cfp)
             for name, im in forwards.items()}
   model = forwards['fast'].model
   impls = {'xla': conv_kernels.xla_conv,
-           'shifted': conv_kernels._shifted_conv,  # pylint: disable=protected-access
-           'chunked': folded_forward._chunked_conv}  # pylint: disable=protected-access
+           'shifted': conv_kernels._shifted_conv}  # pylint: disable=protected-access
   shapes = conv_shapes(model)
   for name, c, f, d in shapes:
     x = rng.standard_normal((1, 256, width, c), np.float32)
@@ -188,8 +179,8 @@ def main():
       f'inputs of its shape, in each formulation (ms; best of '
       f'{args.repeats}, all runs and the two forwards interleaved):', '',
       '| convolution | channels | dilation | GFLOP | xla | shifted | '
-      'chunked | fastest | GFLOP/s |',
-      '|---|---|---|---|---|---|---|---|---|', *rows, '',
+      'fastest | GFLOP/s |',
+      '|---|---|---|---|---|---|---|---|', *rows, '',
       f'- forwards (`InferenceModel.logits`): plain {1e3 * plain:.0f} ms, '
       f'fast {1e3 * fast:.0f} ms (fast / plain {plain / fast:.2f}x)',
       f'- XLA\'s operation times inside them (ms, `jax.profiler`, summed by '

@@ -10,8 +10,7 @@ Usage (from the repository root)::
 
 Runs ``extract_melody``'s pipeline (decode + resample, CFP, model, argmax
 decoding) with the API's default config (``api.default_config``:
-dense10, running-average BatchNorm; the plain forward unless the config
-turns ``eval.fast_inference`` on) and the weights of
+dense10, running-average BatchNorm, so the folded forward) and the weights of
 ``--checkpoint`` (default: the bundled pretrained model, what
 ``extract_melody`` uses; the authors' ``.pkl`` has the same architecture
 and so the same speed) on the default backend:
@@ -20,9 +19,9 @@ and so the same speed) on the default backend:
   written as a 44.1 kHz wav, so resampling is exercised; every pad length and the
   CFP compiled first, one warm-up call, then best of ``--repeats``; plus the
   model alone (``InferenceModel.logits`` on the clip's CFP) in frames/s for
-  the plain formulation (flax module, BatchNorm outputs masked) and the fast
-  one (``folded_forward.apply_masked``), interleaved, best of ``--repeats``
-  each;
+  the plain formulation (flax module, BatchNorm outputs masked: the
+  reference) and the fast one (``folded_forward.apply_masked``, what every
+  inference runs), interleaved, best of ``--repeats`` each;
   (how fast the fast one could be at most: ``inference_bound.py``);
 - mir1k: the MIR-1K test set (260 clips of leon, yifen, stool, titon,
   tammy), or its first ``--limit`` clips, after compiling every pad length
@@ -83,8 +82,6 @@ def timed_extract(path, model) -> tuple[float, dict[str, float]]:
 def _model(args):
   from jaxmelody.inference import api  # pylint: disable=g-import-not-at-top
   config = api.default_config()  # dense10, running BatchNorm
-  if args.fast_conv:
-    config.eval.fast_inference_conv = args.fast_conv
   return config, api.get_model(config, args.checkpoint)
 
 
@@ -189,8 +186,7 @@ def worker_mir1k(args) -> dict:
       totals[s] += stages[s]
   return {'clips': len(paths), 'audio_s': total_audio, 'stages': totals,
           'peak_rss_mib': peak_rss_mib(), 'load': load_avg(),
-          'compile_s': compile_s, 'fast': bool(model.fast),
-          'fast_conv': model.fast_conv,
+          'compile_s': compile_s, 'fast': bool(model.folded),
           'compiles_while_timed': model.traces - traces}
 
 
@@ -214,11 +210,6 @@ def main():
                       help='weights (default: the bundled pretrained model)')
   parser.add_argument('--no_results', action='store_true',
                       help='do not rewrite benchmarks/RESULTS.md')
-  parser.add_argument('--fast_conv', choices=('xla', 'chunked', 'shifted'),
-                      default=None,
-                      help='the pipeline\'s fast-forward convolutions '
-                      '(config.eval.fast_inference_conv; default: the '
-                      'config\'s)')
   parser.add_argument('--xla_flags', default=None,
                       help='XLA_FLAGS for the measuring processes (recorded '
                       'in the output; default: the environment\'s)')
@@ -260,8 +251,8 @@ def main():
   model_share = clip['stages']['model'] / sum(clip['stages'].values())
   gflop_s = (clip['plain_frames_per_s'] / 256
              * clip['gflops_per_256_frames'])
-  formulation = (f'fast (folded BatchNorm, `folded_forward.apply_masked`, '
-                 f'{mir["fast_conv"]} convolutions)' if mir['fast'] else
+  formulation = ('fast (folded BatchNorm, `folded_forward.apply_masked`)'
+                 if mir['fast'] else
                  'plain (flax module, masked BatchNorm)')
   body = '\n'.join([
       f'Command: `python -m benchmarks.inference_speed'
@@ -285,15 +276,9 @@ def main():
       f'- model alone (`InferenceModel.logits` on the clip\'s CFP, '
       f'{clip["frames"]} frames padded to the next pad length, best of '
       f'{args.repeats}, runs interleaved): plain '
-      f'{clip["plain_frames_per_s"]:.0f} frames/s, fast (XLA convolutions) '
+      f'{clip["plain_frames_per_s"]:.0f} frames/s, fast '
       f'**{clip["fast_frames_per_s"]:.0f} frames/s**, ratio '
       f'**{clip["fast_frames_per_s"] / clip["plain_frames_per_s"]:.2f}x**; '
-      f'fast with `eval.fast_inference_conv=\'chunked\'` (gathered-row '
-      f'products) {clip["chunked_frames_per_s"]:.0f} frames/s, ratio '
-      f'{clip["chunked_frames_per_s"] / clip["plain_frames_per_s"]:.2f}x, '
-      f'with \'shifted\' (dense layers as one product and shifted adds) '
-      f'{clip["shifted_frames_per_s"]:.0f} frames/s, ratio '
-      f'{clip["shifted_frames_per_s"] / clip["plain_frames_per_s"]:.2f}x; '
       f'XLA\'s FLOP count per 256 frames: flax module as written '
       f'{clip["gflops_per_256_frames"]:.1f} GFLOP (plain at '
       f'{gflop_s:.0f} GFLOP/s), fast '

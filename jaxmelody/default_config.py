@@ -1,13 +1,37 @@
-"""The package's default configuration: the paper's DenseASPP_10 (dense10).
+"""The package's default configuration and the one way to load a saved one.
 
-It lives inside the package so that an installed wheel has it: ``predict``,
-``extract_melody`` and the ``jaxmelody`` command fall back to it when no
-bundled model brings its own ``config.json``. ``configs/dense10.py`` (the
-command line's base config, which every other config file imports) returns
-this one.
+``get_config`` is the paper's DenseASPP_10 (dense10). It lives inside the
+package so that an installed wheel has it: ``predict``, ``extract_melody``
+and the ``jaxmelody`` command fall back to it when no bundled model brings
+its own ``config.json``. ``configs/dense10.py`` (the command line's base
+config, which every other config file imports) returns this one.
+
+``merge`` lays a saved ``config.json`` (a bundled model's, a workdir's) over
+a full config once, when it is loaded, so every field exists afterwards and
+code reads ``config.section.field`` directly: a default is stated here only.
+A field an older config.json lacks takes its default; a field this code
+retired is dropped (``RETIRED_FIELDS``); any other field this code does not
+know is a ``ConfigError`` (a typo, or a config of a newer version whose
+meaning this code cannot honour).
 """
 
+from typing import Any
+
 import ml_collections
+
+from jaxmelody.errors import ConfigError
+
+# Fields earlier versions wrote to config.json, each with the one value
+# whose behaviour this code still has (None: any value; the field changed
+# no result beyond float32 rounding).
+RETIRED_FIELDS = {
+    # One inference forward for running averages (model/folded_forward.py).
+    'eval.fast_inference': None,
+    'eval.fast_inference_conv': None,
+    # The learning-rate warm-up went with the 'cosine' schedule; no run used
+    # either, and the 'wsd' schedule without warm-up is unchanged.
+    'train.warmup_steps': 0,
+}
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -59,12 +83,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 16        # global batch, split over devices
   config.train.learning_rate = 1e-3
-  # 'constant' (the paper's); 'cosine': linear warm-up over warmup_steps,
-  # cosine decay to learning_rate * final_lr_fraction at decay_steps
-  # (0 = num_steps); 'wsd': warm-up, constant until decay_start_step, linear
-  # decay to the final rate at decay_steps. See optimizer.learning_rate.
+  # 'constant' (the paper's) or 'wsd': constant until decay_start_step, then
+  # a linear decay to learning_rate * final_lr_fraction at decay_steps
+  # (0 = num_steps). See optimizer.learning_rate.
   config.train.lr_schedule = 'constant'
-  config.train.warmup_steps = 0
   config.train.decay_start_step = 0
   config.train.decay_steps = 0
   config.train.final_lr_fraction = 0.0
@@ -104,16 +126,61 @@ def get_config() -> ml_collections.ConfigDict:
   # Truncate decoded Hz to integers as the released code did (reproduction
   # only: it lowers RPA slightly at low pitch).
   config.eval.integer_hz = False
-  # Inference with BatchNorm folded into the convolutions
-  # (fast_inference.apply_masked; running averages only): the same logits to
-  # float32 rounding, measured 1.09x the flax module with the CONV6 fold
-  # (benchmarks/inference_speed.py); off while the bundled model's published
-  # scores come from the flax module.
-  config.eval.fast_inference = False
-  # The fast forward's convolutions: 'xla' (XLA's convolution), 'chunked'
-  # (gathered rows times the kernel) or 'shifted' (conv_kernels.forward);
-  # the same logits either way, 'xla' measured fastest.
-  config.eval.fast_inference_conv = 'xla'
 
   config.distributed = False  # call jax.distributed.initialize() first
+  return config
+
+
+def _as_default_type(value: Any, default: Any) -> Any:
+  """JSON's lists back to the tuples the default config holds."""
+  if isinstance(default, tuple) and isinstance(value, list):
+    return tuple(_as_default_type(v, default[0] if default else ())
+                 if isinstance(v, list) else v for v in value)
+  return value
+
+
+def merge(saved: dict[str, Any], base: ml_collections.ConfigDict | None = None,
+          *, source: str = 'config.json') -> ml_collections.ConfigDict:
+  """A full config: base with the fields of a saved config.json over it.
+
+  Args:
+    saved: the nested dict read from a config.json.
+    base: the full config the saved fields overwrite (not modified);
+      None = ``get_config()``.
+    source: what saved came from, for error messages (e.g. its path).
+
+  Returns:
+    A new ConfigDict with every field of base; saved's values where it has
+    them (lists as tuples where base holds a tuple).
+
+  Raises:
+    ConfigError: a field base does not have (and not retired), a retired
+      field with a value this code no longer implements, or a value of the
+      wrong type.
+  """
+  config = (get_config() if base is None
+            else base.copy_and_resolve_references())
+
+  def overlay(node, tree, prefix):
+    for name, value in tree.items():
+      key = f'{prefix}{name}'
+      if key in RETIRED_FIELDS:
+        kept = RETIRED_FIELDS[key]
+        if kept is not None and value != kept:
+          raise ConfigError(f'{source}: {key}={value!r} is no longer '
+                            f'supported (only {kept!r}); train with an '
+                            'earlier version of jaxmelody')
+        continue
+      if not isinstance(node, ml_collections.ConfigDict) or name not in node:
+        raise ConfigError(f'{source}: unknown field {key!r} (not in '
+                          'jaxmelody/default_config.py)')
+      if isinstance(value, dict):
+        overlay(node[name], value, f'{key}.')
+        continue
+      try:
+        node[name] = _as_default_type(value, node[name])
+      except (TypeError, ValueError) as e:
+        raise ConfigError(f'{source}: {key}={value!r}: {e}') from e
+
+  overlay(config, saved, '')
   return config

@@ -31,7 +31,7 @@ def _data_config(tmp_path, **overrides):
   config = ml_collections.ConfigDict(dict(
       name='synthetic_melody', train_split='train', manual_root='',
       data_dir=str(tmp_path / 'tfds'), mir1k_label_offset_s=0.02,
-      res_type='polyphase', synthetic_size=64, seed=0,
+      res_type='polyphase', synthetic_size=64, seed=0, beam_options='',
       synthetic_config='tiny'))
   config.update(overrides)
   return config

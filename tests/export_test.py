@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorboardX
 
+from jaxmelody import default_config
 from jaxmelody import errors
 from jaxmelody.inference import weights
 from jaxmelody.training import checkpoints
@@ -21,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _config(name='tiny'):
-  return ml_collections.ConfigDict({
+  return default_config.merge({
       'model': {'name': name, 'growth': 2},
       'data': {'name': 'mir1k', 'val_singers': ('abjones', 'amy'),
                'data_dir': ''},
@@ -186,7 +187,8 @@ def test_evaluate_records_test_scores_in_info(workdir, tmp_path, monkeypatch):
 
   monkeypatch.setattr(export.evaluate, 'run_eval', fake_run_eval)
   config = _config()
-  config.eval = {'sets': (('mir1k', 'test'),), 'decoder': 'viterbi'}
+  config.eval.sets = (('mir1k', 'test'),)
+  config.eval.decoder = 'viterbi'
   out = tmp_path / 'out'
   assert export.main(config, workdir, output_dir=out,
                      evaluate_sets=True) == 0

@@ -53,17 +53,16 @@ def test_padded_and_windowed_logits_equal_one_unpadded_pass(smoke):
                                atol=1e-4, rtol=1e-4)
 
 
-def test_folded_conv6_equals_the_block_as_written(smoke):
+def test_folded_input_copies_equal_the_block_as_written(smoke):
   # dense10's decoder input repeats x 8 times; with running averages the
-  # copies fold into one kernel (jaxmelody.model.decoder_fold). Padded and
+  # folded forward folds the copies into CONV6's first channels. Padded and
   # windowed clips must still equal one plain unpadded pass.
   config = smoke[0].copy_and_resolve_references()
   config.model.input_repeats = 8
   model = network.create_model(config.model)
   variables = random_variables(model, seed=5)
-  im = engine.InferenceModel(config.model, variables, pad_lengths=(64,),
-                             fast=False)  # the flax path with the fold
-  assert im._fold == 8  # pylint: disable=protected-access
+  im = engine.InferenceModel(config.model, variables, pad_lengths=(64,))
+  assert im.folded
   rng = np.random.default_rng(6)
   for frames in (40, 150):  # padded to 64; windowed (> 64)
     cfp = rng.random((3, 256, frames), dtype=np.float32)
@@ -71,16 +70,17 @@ def test_folded_conv6_equals_the_block_as_written(smoke):
                                atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize('fast', [False, True], ids=['plain', 'fast'])
-def test_frames_past_the_clip_do_not_change_the_clip_logits(smoke, fast):
+@pytest.mark.parametrize('reference', [True, False],
+                         ids=['flax', 'folded'])
+def test_frames_past_the_clip_do_not_change_the_clip_logits(smoke, reference):
   # Whatever lies past n_valid (zeros from _run_padded, or anything else),
   # the clip's logits are the same; input_repeats 3 exercises CONV6's
-  # folded copies (decoder_fold) in the plain forward.
+  # folded copies in the folded forward.
   config = smoke[0].copy_and_resolve_references()
   config.model.input_repeats = 3
   model = network.create_model(config.model)
   im = engine.InferenceModel(config.model, random_variables(model),
-                             pad_lengths=(64,), fast=fast)
+                             pad_lengths=(64,), reference=reference)
   x = np.random.default_rng(0).random((1, 256, 64, 3), dtype=np.float32)
   zeros, n = x.copy(), 41
   zeros[:, :, n:] = 0

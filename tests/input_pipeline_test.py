@@ -155,7 +155,8 @@ def test_mir1k_training_clips_and_order_are_unchanged(tmp_path):
                 root / 'PitchLabel' / f'{clip}.pv')
   config = _data_config('mir1k', manual_root=str(tmp_path / 'corpora'),
                         data_dir=str(tmp_path / 'tfds'),
-                        mir1k_label_offset_s=0.02, res_type='polyphase')
+                        mir1k_label_offset_s=0.02, res_type='polyphase',
+                        beam_options='')
   train, val = input_pipeline.train_and_validation(config)
   assert [e['track_id'] for e in train] == _earlier_training_ids(
       _PIN_CLIPS, ('abjones', 'amy')) == [

@@ -90,7 +90,7 @@ def test_digital_silence_has_no_melody_and_finite_logits(monkeypatch):
   gated, ungated = {}, {}
   for mode in ('running', 'batch'):
     im = engine.InferenceModel(config.model, variables, pad_lengths=(512,),
-                               bn_inference=mode, fast=False)
+                               bn_inference=mode, reference=True)
     gated[mode] = im.logits(cfp)
     with monkeypatch.context() as m:
       m.setattr(piece_norm, 'silence_to_no_melody',

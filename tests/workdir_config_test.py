@@ -189,3 +189,23 @@ def test_trained_config_of_another_model_is_an_error(tmp_path, changes):
   assert next(iter(changes)) in str(e.value)
   with pytest.raises(errors.ConfigError, match='unreadable'):
     workdir_config.trained_config(_dense10(), tmp_path / 'absent')
+
+
+def test_retired_fields_in_a_saved_config_do_not_block_resuming(tmp_path):
+  """A run started when eval.fast_inference, eval.fast_inference_conv and
+  train.warmup_steps existed (config.json written by that code) resumes, and
+  exports without them; a warm-up this code no longer has does not."""
+  saved = workdir_config.as_json_tree(_dense10())
+  saved['eval'].update(fast_inference=True, fast_inference_conv='chunked')
+  saved['train']['warmup_steps'] = 0
+  (tmp_path / 'config.json').write_text(json.dumps(saved))
+  assert workdir_config.check_or_write(_dense10(), tmp_path)
+  config = workdir_config.trained_config(_dense10(), tmp_path)
+  assert 'fast_inference' not in config.eval
+  assert 'warmup_steps' not in config.train
+  saved['train']['warmup_steps'] = 100
+  (tmp_path / 'config.json').write_text(json.dumps(saved))
+  assert workdir_config.differing_fields(saved, _dense10()) == [
+      'train.warmup_steps']
+  with pytest.raises(errors.ConfigError, match='warmup_steps'):
+    workdir_config.trained_config(_dense10(), tmp_path)

@@ -219,7 +219,7 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
       report(problem)
   failures = list(problems)
   n_ok, audio_s, start = 0, 0.0, time.perf_counter()
-  res_type = config.data.get('res_type', 'polyphase')
+  res_type = config.data.res_type
   for path, stem in zip(tqdm.tqdm(paths, desc='predict', unit='file',
                                   disable=single or not progress),
                         _stems(paths)):

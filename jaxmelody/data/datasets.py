@@ -166,7 +166,7 @@ def _beam_options(data_config):
   Raises:
     errors.ConfigError: Beam flags given but apache-beam is not installed.
   """
-  flags = shlex.split(data_config.get('beam_options', '') or '')
+  flags = shlex.split(data_config.beam_options or '')
   if not flags:
     return None
   try:

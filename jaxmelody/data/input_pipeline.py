@@ -279,5 +279,5 @@ def train_batches(source, config,
   return TrainBatches(
       source, batch_size=config.train.batch_size,
       crop_frames=config.data.crop_frames, seed=config.data.seed,
-      sharding=sharding, read_threads=config.data.get('read_threads', 4),
-      pitch_shift_semitones=config.data.get('pitch_shift_semitones', 0))
+      sharding=sharding, read_threads=config.data.read_threads,
+      pitch_shift_semitones=config.data.pitch_shift_semitones)

@@ -56,18 +56,18 @@ def default_config():
   """The API's default config: the bundled model's, else dense10's.
 
   A bundled pretrained model (``jaxmelody/pretrained/dense10/``) carries the
-  config it was trained with; without one, ``default_config.py``.
+  config it was trained with, laid over ``default_config.py``
+  (``default_config.merge``: fields it lacks take their defaults).
   """
   from jaxmelody import default_config as defaults  # pylint: disable=g-import-not-at-top
   config = defaults.get_config()
   bundled = weights.PRETRAINED_DIR / config.model.name / 'config.json'
   if bundled.is_file():
-    import ml_collections  # pylint: disable=g-import-not-at-top
     try:
       stored = json.loads(bundled.read_text(encoding='utf-8'))
     except (OSError, ValueError) as e:
       raise errors.CheckpointError(f'{bundled}: unreadable ({e})') from e
-    config = ml_collections.ConfigDict(stored)
+    config = defaults.merge(stored, config, source=str(bundled))
   return config
 
 
@@ -147,7 +147,7 @@ def extract_melody(audio, sr=None, *, checkpoint=None, config=None,
   how = Decoding(decoder, voicing_threshold)
   decoding.check(how.decoder, how.voicing_threshold)
   config = config or default_config()
-  res_type = config.data.get('res_type', 'polyphase')
+  res_type = config.data.res_type
   if isinstance(audio, (str, os.PathLike)):
     samples = audio_lib.load_audio(audio, res_type=res_type)
   else:

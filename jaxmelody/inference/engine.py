@@ -5,8 +5,9 @@
 lengths (``config.eval.pad_lengths``), so a new clip length does not trigger a
 new XLA compilation. Padding is exact: BatchNorm turns zero input into
 non-zero values, so every BatchNorm output is multiplied by a mask of the
-valid frames (a flax method interceptor), which makes the padded frames look
-like the convolutions' own zero padding; in 'batch' mode (the released
+valid frames (a flax method interceptor; the folded forward zeroes them
+likewise), which makes the padded frames look like the convolutions' own
+zero padding; in 'batch' mode (the released
 code's test-time BatchNorm) the statistics are taken over the valid frames
 that are not digital silence (``piece_norm``), so that mode needs no compile
 per clip length either. Frames of digital silence decode as "no melody" in
@@ -14,10 +15,13 @@ every mode. Clips longer than the largest pad length are cut into
 overlapping windows whose margins cover the receptive field, so the joined
 logits equal those of one pass over the whole clip.
 
-With running averages and float32 compute (``fast=True``, the default;
-``config.eval.fast_inference``) the forward pass is
-``folded_forward.apply_masked``: every BatchNorm folded into the convolution
-after it, with the same padding semantics (equal to float32 rounding).
+Two formulations, one per BatchNorm mode (the table of which runs where:
+docs/architecture.md): with running averages (float32 compute) the forward
+pass is ``folded_forward.apply_masked``, every BatchNorm folded into the
+convolution after it, with the same padding semantics; in 'batch' mode (and
+for a model computing in another dtype) it is the flax module with masked
+BatchNorm outputs, the reference the folded forward is tested against
+(``reference=True`` runs it in 'running' mode too).
 """
 
 import flax.linen as nn
@@ -29,7 +33,6 @@ from jaxmelody import errors
 from jaxmelody.frontend.feature_config import FEATURES
 from jaxmelody.frontend import pitch
 from jaxmelody.inference import piece_norm
-from jaxmelody.model import decoder_fold
 from jaxmelody.model import folded_forward
 from jaxmelody.model import folded_train
 from jaxmelody.model import network
@@ -57,7 +60,7 @@ class InferenceModel:
 
   def __init__(self, model_config, variables, *, pad_lengths=(512, 1024),
                piece_frames: int = 0, bn_inference: str = 'running',
-               fast: bool = True, fast_conv: str = 'xla'):
+               reference: bool = False):
     """Builds the model and places the variables on the device.
 
     Args:
@@ -72,11 +75,10 @@ class InferenceModel:
       bn_inference: 'running' (BatchNorm running averages) or 'batch' (the
         statistics of the piece being processed, as the released code; a
         piece longer than the largest pad length takes each window's own).
-      fast: run the folded-BatchNorm formulation
-        (``folded_forward.apply_masked``) where it applies: 'running' mode and
-        float32 compute. Same logits to float32 rounding, less work.
-      fast_conv: the fast forward's convolutions: 'xla' or 'chunked'
-        (``folded_forward.apply_masked``'s conv_impl; same logits).
+      reference: run the flax module (BatchNorm outputs masked) in 'running'
+        mode too instead of the folded forward: the reference the tests
+        compare the folded forward with; same logits to float32 rounding,
+        more work.
 
     Raises:
       errors.ConfigError: for an unknown mode or unusable lengths.
@@ -103,29 +105,19 @@ class InferenceModel:
         {'params': variables['params'],
          'batch_stats': variables['batch_stats']})
     self.traces = 0
-    # CONV6's repeated input copies fold into one set of weights when
-    # BatchNorm is a fixed affine map (running averages, float32): exact,
-    # ~15% fewer FLOPs. 0 = run the block as written.
-    repeats = int(model_config.get('input_repeats', 0))
-    self._fold = (repeats if bn_inference == 'running' and repeats > 1
-                  and self.model.dtype == jnp.float32 else 0)
-    self.fast = bool(fast and bn_inference == 'running'
-                     and folded_train.supports(self.model))
-    if fast_conv not in folded_forward.CONV_IMPLS:
-      raise errors.ConfigError(f'config.eval.fast_inference_conv (fast_conv):'
-                               f' {fast_conv!r} is not one of '
-                               f'{folded_forward.CONV_IMPLS}')
-    self.fast_conv = fast_conv
+    # Running averages make every BatchNorm a fixed affine map, which the
+    # folded forward merges into the next convolution (float32 only).
+    self.folded = bool(bn_inference == 'running' and not reference
+                       and folded_train.supports(self.model))
     self._forward = jax.jit(
-        self._fast_forward if self.fast else self._masked_forward,
+        self._folded_forward if self.folded else self._masked_forward,
         static_argnums=3)
 
-  def _fast_forward(self, variables, x, n_valid, batch_stats_mode):
+  def _folded_forward(self, variables, x, n_valid, batch_stats_mode):
     """``_masked_forward`` in 'running' mode, BatchNorm folded."""
     assert not batch_stats_mode
     self.traces += 1  # runs only while tracing, i.e. once per compilation
-    return folded_forward.apply_masked(self.model, variables, x, n_valid,
-                                   self.fast_conv)[0]
+    return folded_forward.apply_masked(self.model, variables, x, n_valid)[0]
 
   def _masked_forward(self, variables, x, n_valid, batch_stats_mode):
     """Logits [L, 257] of x [1, 256, L, 3] whose first n_valid frames count.
@@ -140,10 +132,6 @@ class InferenceModel:
 
     def zero_padded_frames(next_fun, args, kwargs, context):
       bn = context.module
-      if (self._fold and context.method_name == '__call__'
-          and isinstance(bn, network.PreActBlock) and bn.name == 'conv6'):
-        return decoder_fold.folded_block(bn, args[0], valid, x.shape[-1],
-                                         self._fold)
       if not (isinstance(bn, nn.BatchNorm) and context.method_name == '__call__'):
         return next_fun(*args, **kwargs)
       if batch_stats_mode:
@@ -229,9 +217,5 @@ def from_config(config, variables) -> InferenceModel:
   """An InferenceModel with the settings of a full config."""
   return InferenceModel(config.model, variables,
                         pad_lengths=config.eval.pad_lengths,
-                        piece_frames=config.eval.get('piece_frames', 0),
-                        bn_inference=config.model.get('bn_inference',
-                                                      'running'),
-                        fast=config.eval.get('fast_inference', False),
-                        fast_conv=config.eval.get('fast_inference_conv',
-                                                  'xla'))
+                        piece_frames=config.eval.piece_frames,
+                        bn_inference=config.model.bn_inference)

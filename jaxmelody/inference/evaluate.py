@@ -161,8 +161,7 @@ def run_eval(config, workdir, checkpoint=None):
   from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
   if not workdir:
     raise errors.ConfigError('--workdir: eval needs a folder for its outputs')
-  decoding.check(config.eval.get('decoder', decoding.DEFAULT_DECODER),
-                 config.eval.get('voicing_threshold', 0.0) or None)
+  decoding.check(config.eval.decoder, config.eval.voicing_threshold or None)
   variables = weights.resolve_variables(checkpoint, config, workdir)
   model = engine.from_config(config, variables)
   results = {}
@@ -171,9 +170,9 @@ def run_eval(config, workdir, checkpoint=None):
     source = datasets.get_source(dataset, split, config.data)
     print(f'evaluating {name} ({len(source)} clips)', flush=True)
     means, rows = evaluate_source(
-        model, source, integer_hz=config.eval.get('integer_hz', False),
-        decoder=config.eval.get('decoder', decoding.DEFAULT_DECODER),
-        voicing_threshold=config.eval.get('voicing_threshold', 0.0) or None)
+        model, source, integer_hz=config.eval.integer_hz,
+        decoder=config.eval.decoder,
+        voicing_threshold=config.eval.voicing_threshold or None)
     write_results(os.path.join(workdir, 'eval'), name, means, rows)
     results[name] = means
   print(format_table(results), flush=True)

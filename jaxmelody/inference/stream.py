@@ -75,17 +75,17 @@ class MelodyStream:
       raise errors.ConfigError(f'step: must be a whole number of frames >= 1,'
                                f' got {step!r}')
     config = config or api.default_config()
-    bn = config.model.get('bn_inference', 'running')
+    bn = config.model.bn_inference
     if bn != 'running':
       raise errors.ConfigError(
           f"streaming: config.model.bn_inference={bn!r} is not offered; "
           "per-piece BatchNorm normalises with statistics of the whole piece, "
           "which a stream has only at its end; use 'running' (running "
           "averages)")
-    if config.eval.get('piece_frames', 0):
+    if config.eval.piece_frames:
       raise errors.ConfigError('streaming: config.eval.piece_frames must be '
                                '0 (a stream is one piece)')
-    res_type = config.data.get('res_type', 'polyphase')
+    res_type = config.data.res_type
     if res_type != 'polyphase' and sample_rate != FEATURES.sample_rate:
       raise errors.ConfigError(f'streaming: resampling is polyphase only; '
                                f'config.data.res_type is {res_type!r}')

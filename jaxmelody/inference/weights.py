@@ -38,7 +38,7 @@ def _check_fits(variables, model_config, source: str) -> dict[str, Any]:
   for key in sorted(set(want) | set(got)):
     if want.get(key) != got.get(key):
       raise errors.CheckpointError(
-          f'{source}: does not fit config.model {model_config.get("name", "")!r}'
+          f'{source}: does not fit config.model {model_config.name!r}'
           f' ({"/".join(key)}: checkpoint has {got.get(key)}, model needs '
           f'{want.get(key)})')
   return variables

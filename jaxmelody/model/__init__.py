@@ -13,8 +13,9 @@ Modules:
     XLA:CPU runs fast (training).
   folded_train: the training forward with every BatchNorm folded.
   folded_forward: the inference forward with every BatchNorm folded (running
-    averages), exact for padded clips.
-  decoder_fold: an exact, cheaper CONV6 for inference with running averages.
+    averages), exact for padded clips: every inference with running averages
+    runs it (the table of which formulation runs where:
+    docs/architecture.md).
 
 Conventions:
   model input: float32 [batch, 256, T, 3] (``network.cfp_to_input`` moves the

@@ -4,7 +4,8 @@ The folded formulation of ``folded_train`` with the padding semantics of
 ``engine.InferenceModel``: every BatchNorm output is zeroed on the frames
 past the clip, so the logits of the first n_valid frames of a padded input
 are those of the unpadded clip. Running averages only; a forward pass (no
-custom gradients). ``InferenceModel(fast=True)`` runs ``apply_masked``.
+custom gradients). ``engine.InferenceModel`` runs ``apply_masked`` for every
+inference with running averages.
 
 The dense stack carries one more channel than the model's: channel 0 is 1 on
 the clip's frames and 0 past them. Convolved with the table of a folded
@@ -64,50 +65,8 @@ def _masked_fold(params: dict[str, Any], stats: dict[str, Any], c: int,
   return bn_fold.fold(c, ra['mean'], ra['var'], params, repeats)
 
 
-# Padded-grid rows per step of the chunked forward convolution (as
-# conv_kernels' chunked backward pass).
-_CONV_ROWS = 4096
-
-CONV_IMPLS = ('xla', 'chunked', 'shifted')
-
-
-def _chunked_conv(x: jax.Array, kernel: jax.Array, dilation: int) -> jax.Array:
-  """3x3 SAME convolution (dilation d, zero padding d) as chunked products.
-
-  On the flattened zero-padded grid (``conv_kernels``), output row p is
-  sum_ij x_pad[p + o_ij] W_ij: a loop over chunks of ``_CONV_ROWS`` rows
-  gathers each chunk's nine shifted input rows X9 [n, 9 C] and runs one
-  matrix product X9 @ [W_00; ...; W_22], the structure of conv_kernels'
-  input-gradient pass. Equals ``jax.lax.conv_general_dilated`` up to float32
-  rounding (sums in another order).
-  """
-  d = dilation
-  b, h, w, c = x.shape
-  f = kernel.shape[-1]
-  hp, wp = h + 2 * d, w + 2 * d
-  rows = b * hp * wp
-  offsets = [i * d * wp + j * d for i in range(3) for j in range(3)]
-  n = _CONV_ROWS
-  steps = -(-rows // n)
-  x_flat = jnp.pad(x, ((0, 0), (d, d), (d, d), (0, 0))).reshape(rows, c)
-  x_flat = jnp.pad(x_flat, ((0, offsets[-1] + steps * n - rows), (0, 0)))
-  w_rows = kernel.reshape(9 * c, f)  # rows ordered (i, j, c) like X9
-
-  def step(i, y):
-    start = i * n
-    x9 = jnp.concatenate([jax.lax.dynamic_slice_in_dim(x_flat, start + o, n)
-                          for o in offsets], axis=1)
-    return jax.lax.dynamic_update_slice_in_dim(
-        y, jnp.dot(x9, w_rows, preferred_element_type=jnp.float32), start,
-        axis=0)
-
-  y = jax.lax.fori_loop(0, steps, step,
-                        jnp.zeros((steps * n, f), jnp.float32))
-  return y[:rows].reshape(b, hp, wp, f)[:, :h, :w]
-
-
 def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
-                 conv_impl: str = 'xla', ones_channel: bool = False):
+                 ones_channel: bool = False):
   """SELU(conv + border + bias) of folded blocks that read the same h.
 
   Args:
@@ -116,10 +75,6 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
     folds: one ``_masked_fold`` result per block; their output channels are
       computed by one convolution (one pass over h) and split again.
     dilation: the convolutions' dilation (padding equals it).
-    conv_impl: 'xla' (``jax.lax.conv_general_dilated``), 'chunked'
-      (``_chunked_conv``) or 'shifted' (``conv_kernels.forward``: one
-      matrix product and nine shifted adds for the dilated few-output
-      dense layers, XLA's convolution for the rest).
     ones_channel: h's channel 0 is 1 on the clip's frames and 0 past them
       (the folds cover the other C - 1 channels): the border term is that
       channel convolved with the folds' tables, computed by the convolution
@@ -134,12 +89,7 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
   d = dilation
   if ones_channel:
     kernel = jnp.concatenate([table[:, :, None, :], kernel], axis=2)
-  if conv_impl == 'chunked':
-    y = _chunked_conv(h, kernel, d)
-  elif conv_impl == 'shifted':
-    y = conv_kernels.forward(h, kernel, d)
-  else:
-    y = conv_kernels.xla_conv(h, kernel, d)
+  y = conv_kernels.xla_conv(h, kernel, d)
   if not ones_channel:
     by_col = jnp.einsum('jw,ijf->iwf', _valid_taps(y.shape[2], d, n_valid),
                         table)
@@ -150,7 +100,7 @@ def _masked_conv(h: jax.Array, n_valid: jax.Array, folds, dilation: int,
 
 
 def apply_masked(model: network.MSFCN, variables: dict[str, Any],
-                 x: jax.Array, n_valid, conv_impl: str = 'xla') -> jax.Array:
+                 x: jax.Array, n_valid) -> jax.Array:
   """Running-average logits of x whose first n_valid frames are the clip.
 
   Equals (to float32 rounding) ``model.apply(variables, x, train=False)``
@@ -163,18 +113,12 @@ def apply_masked(model: network.MSFCN, variables: dict[str, Any],
     variables: {'params', 'batch_stats'}.
     x: CFP input [B, 256, W, 3].
     n_valid: the clip's frames (int, may be traced), 0 < n_valid <= W.
-    conv_impl: how the convolutions run: 'xla' (XLA's convolution),
-      'chunked' (gathered rows times the kernel, ``_chunked_conv``) or
-      'shifted' (``conv_kernels.forward``); the same values to float32
-      rounding.
 
   Returns:
     logits [B, W, 257] float32; frames >= n_valid are meaningless.
   """
   if x.ndim != 4 or x.shape[-1] != 3:
     raise ValueError(f'MSFCN expects [batch, freq, time, 3], got {x.shape}')
-  if conv_impl not in CONV_IMPLS:
-    raise ValueError(f'conv_impl: {conv_impl!r} is not one of {CONV_IMPLS}')
   params, stats = variables['params'], variables['batch_stats']
   valid = (jnp.arange(x.shape[2]) < n_valid)[None, None, :, None]
   zero_past = lambda a: jnp.where(valid, a, jnp.zeros((), a.dtype))
@@ -182,7 +126,7 @@ def apply_masked(model: network.MSFCN, variables: dict[str, Any],
   def block(h, names, dilation=1, repeats=0, ones_channel=False):
     c = h.shape[-1] - ones_channel
     folds = [_masked_fold(params[n], stats[n], c, repeats) for n in names]
-    return _masked_conv(h, n_valid, folds, dilation, conv_impl, ones_channel)
+    return _masked_conv(h, n_valid, folds, dilation, ones_channel)
 
   # Every block output a later convolution reads is stored zeroed past the
   # clip (the where fuses into the SELU), so it is read as is. The stack

@@ -134,7 +134,7 @@ def create_model(model_config) -> MSFCN:
   Raises:
     ConfigError: for an unknown dtype or impossible sizes.
   """
-  dtype = str(model_config.get('dtype', 'float32'))
+  dtype = str(model_config.dtype)
   if dtype not in _DTYPES:
     raise ConfigError(f'config.model.dtype: {dtype!r} is not one of '
                       f'{sorted(_DTYPES)}')

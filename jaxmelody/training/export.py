@@ -103,7 +103,7 @@ def _provenance(workdir: pathlib.Path, config) -> dict[str, Any]:
   """The commits that trained the workdir, and those of the run it
   continued (``config.train.init_from``) when that run is still there."""
   out = {'starts': checkpoints.read_starts(workdir)}
-  origin = config.train.get('init_from', '')
+  origin = config.train.init_from
   if origin:
     try:
       trunk = checkpoints.step_folder(pathlib.Path(origin)).parents[1]
@@ -143,7 +143,7 @@ def export_workdir(config, workdir, checkpoint=None, output_dir=None):
   summary = training_summary(read_scalars(workdir))
   scores = {'step': step, 'selected_by': chosen,
             'validation': summary['validation'].get(step),
-            'validation_singers': list(config.data.get('val_singers', ())),
+            'validation_singers': list(config.data.val_singers),
             'train_frames_per_s_median': summary['frames_per_s_median'],
             'trained_by': _provenance(workdir, config)}
   variables = checkpoints.restore_variables(folder)
@@ -172,12 +172,12 @@ def eval_protocol(config) -> dict[str, Any]:
   """The settings an evaluation's scores depend on besides the weights."""
   return {
       'sets': [list(s) for s in config.eval.sets],
-      'decoder': config.eval.get('decoder', decoding.DEFAULT_DECODER),
-      'voicing_threshold': config.eval.get('voicing_threshold', 0.0) or None,
-      'bn_inference': config.model.get('bn_inference', 'running'),
-      'mir1k_label_offset_s': config.data.get('mir1k_label_offset_s'),
-      'res_type': config.data.get('res_type'),
-      'integer_hz': bool(config.eval.get('integer_hz', False)),
+      'decoder': config.eval.decoder,
+      'voicing_threshold': config.eval.voicing_threshold or None,
+      'bn_inference': config.model.bn_inference,
+      'mir1k_label_offset_s': config.data.mir1k_label_offset_s,
+      'res_type': config.data.res_type,
+      'integer_hz': bool(config.eval.integer_hz),
   }
 
 

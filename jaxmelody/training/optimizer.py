@@ -3,10 +3,9 @@
 ``make_optimizer(config.train)`` is ``optax.adam`` with the paper's constant
 learning rate by default. Two options change it:
 
-- ``lr_schedule``: 'cosine' (linear warm-up, cosine decay) or 'wsd'
-  (warm-up, stable, decay: the constant rate until ``decay_start_step``, then
-  a linear decay to ``learning_rate * final_lr_fraction`` at
-  ``decay_steps``). A 'wsd' run equals a 'constant' run up to
+- ``lr_schedule='wsd'`` (stable, decay: the constant rate until
+  ``decay_start_step``, then a linear decay to
+  ``learning_rate * final_lr_fraction`` at ``decay_steps``). A 'wsd' run equals a 'constant' run up to
   ``decay_start_step``, so its decay can start from that run's checkpoint
   (``config.train.init_from``, see ``checkpoints.restore_branch``).
 - ``ema_decay`` > 0: an exponential moving average of the parameters, kept
@@ -25,7 +24,7 @@ import optax
 
 from jaxmelody.errors import ConfigError
 
-SCHEDULES = ('constant', 'cosine', 'wsd')
+SCHEDULES = ('constant', 'wsd')
 
 
 def learning_rate(train_config):
@@ -35,31 +34,23 @@ def learning_rate(train_config):
     ConfigError: an unknown schedule or inconsistent steps.
   """
   lr = float(train_config.learning_rate)
-  kind = train_config.get('lr_schedule', 'constant')
+  kind = train_config.lr_schedule
   if kind not in SCHEDULES:
     raise ConfigError(f'config.train.lr_schedule: {kind!r} is not one of '
                       f'{SCHEDULES}')
   if kind == 'constant':
     return lr
-  warmup = int(train_config.get('warmup_steps', 0))
-  end = int(train_config.get('decay_steps', 0)) or int(train_config.num_steps)
-  final = lr * float(train_config.get('final_lr_fraction', 0.0))
-  if kind == 'cosine':
-    return optax.warmup_cosine_decay_schedule(
-        init_value=0.0 if warmup else lr, peak_value=lr,
-        warmup_steps=warmup, decay_steps=max(end, warmup + 1), end_value=final)
-  start = int(train_config.get('decay_start_step', 0))
-  if not warmup <= start < end:
+  end = int(train_config.decay_steps) or int(train_config.num_steps)
+  final = lr * float(train_config.final_lr_fraction)
+  start = int(train_config.decay_start_step)
+  if not 0 <= start < end:
     raise ConfigError(
-        'config.train: the wsd schedule needs warmup_steps <= '
-        f'decay_start_step < decay_steps (or num_steps); got {warmup}, '
-        f'{start}, {end}')
+        'config.train: the wsd schedule needs 0 <= decay_start_step < '
+        f'decay_steps (or num_steps); got {start}, {end}')
   return optax.join_schedules(
-      [optax.linear_schedule(0.0, lr, warmup) if warmup
-       else optax.constant_schedule(lr),
-       optax.constant_schedule(lr),
+      [optax.constant_schedule(lr),
        optax.linear_schedule(lr, final, end - start)],
-      boundaries=[warmup, start])
+      boundaries=[start])
 
 
 class ParamsEmaState(NamedTuple):
@@ -90,7 +81,7 @@ def params_ema(decay: float) -> optax.GradientTransformation:
 def make_optimizer(train_config) -> optax.GradientTransformation:
   """Adam with ``learning_rate(train_config)``, plus the EMA if configured."""
   adam = optax.adam(learning_rate(train_config))
-  decay = float(train_config.get('ema_decay', 0.0))
+  decay = float(train_config.ema_decay)
   if not decay:
     return adam
   if not 0.0 < decay < 1.0:

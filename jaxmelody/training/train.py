@@ -129,7 +129,7 @@ def training_apply_fn(config):
   same variable trees and agree to float32 rounding.
   """
   model = network.create_model(config.model)
-  if config.train.get('fast_step', True) and folded_train.supports(model):
+  if config.train.fast_step and folded_train.supports(model):
     return functools.partial(folded_train.apply, model)
   return model.apply
 
@@ -213,7 +213,7 @@ def train_and_evaluate(config, workdir) -> TrainState:
                       f'multiple of the {mesh.size} devices')
   train_source, val_source = input_pipeline.train_and_validation(config.data)
   val_source = input_pipeline.validation_tracks(
-      val_source, tc.get('val_max_clips', 0))
+      val_source, tc.val_max_clips)
   validate = (evaluate.Validator(config, val_source) if val_source
               else None)
   batches = input_pipeline.train_batches(
@@ -224,7 +224,7 @@ def train_and_evaluate(config, workdir) -> TrainState:
   if start:
     tqdm.tqdm.write(f'resuming from {ckpts.directory / str(start)}',
                     file=sys.stderr)
-  elif tc.get('init_from'):
+  elif tc.init_from:
     state, start = checkpoints.restore_branch(tc.init_from, state, batches)
     tqdm.tqdm.write(f'continuing {tc.init_from} from its step {start}',
                     file=sys.stderr)

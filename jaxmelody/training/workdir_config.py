@@ -14,6 +14,7 @@ from typing import Any
 
 import ml_collections
 
+from jaxmelody import default_config
 from jaxmelody.errors import ConfigError
 
 CONFIG_FILE = 'config.json'
@@ -31,8 +32,6 @@ RESUMABLE_FIELDS = frozenset({
     'eval.pad_lengths',  # compiled inference lengths; same results
     'eval.decoder',      # --mode=eval's decoding; validation uses argmax
     'eval.voicing_threshold',
-    'eval.fast_inference',       # the same logits to float32 rounding
-    'eval.fast_inference_conv',
     'data.data_dir',
     'data.manual_root',
     'data.read_threads',
@@ -63,16 +62,21 @@ def differing_fields(saved: dict[str, Any], config) -> list[str]:
   A field present on one side only counts as differing (a config of another
   version of the code), unless it is resumable, or it is absent from the
   saved config and has its default value now (a field added to the code
-  after the run started, e.g. an augmentation that is off by default).
+  after the run started, e.g. an augmentation that is off by default), or
+  it is only in the saved config and retired with the value it has there
+  (``default_config.RETIRED_FIELDS``: the code still does what it said).
   """
   old, new = flatten(saved), flatten(as_json_tree(config))
   defaults = _defaults()
+  retired = default_config.RETIRED_FIELDS
 
   def differs(k):
     if k in RESUMABLE_FIELDS:
       return False
     if k not in old and k in new and k in defaults:
       return new[k] != defaults[k]
+    if k in old and k not in new and k in retired:
+      return retired[k] is not None and old[k] != retired[k]
     return old.get(k, _MISSING) != new.get(k, _MISSING)
 
   return sorted(k for k in set(old) | set(new) if differs(k))
@@ -80,7 +84,6 @@ def differing_fields(saved: dict[str, Any], config) -> list[str]:
 
 def _defaults() -> dict[str, Any]:
   """The package's default config, flattened (``default_config.py``)."""
-  from jaxmelody import default_config  # pylint: disable=g-import-not-at-top
   return flatten(as_json_tree(default_config.get_config()))
 
 
@@ -121,12 +124,13 @@ def trained_config(config, workdir) -> ml_collections.ConfigDict:
     workdir: the training workdir (holds config.json).
 
   Returns:
-    A new ConfigDict: config's fields, overwritten by the workdir's except
-    the ``RESUMABLE_FIELDS`` outside ``train``.
+    A new ConfigDict (``default_config.merge``): config's fields, overwritten
+    by the workdir's except the ``RESUMABLE_FIELDS`` outside ``train``.
 
   Raises:
-    ConfigError: config.json is absent or unreadable, or a ``model.*``
-      field differs (the command names another model than the workdir's).
+    ConfigError: config.json is absent or unreadable, a ``model.*`` field
+      differs (the command names another model than the workdir's), or it
+      holds a field config does not have.
   """
   path = pathlib.Path(workdir) / CONFIG_FILE
   saved = _read(path)
@@ -135,7 +139,7 @@ def trained_config(config, workdir) -> ml_collections.ConfigDict:
   if differing:
     raise ConfigError(_differences(path, saved, config, differing) +
                       '; name the config the workdir was trained with')
-  merged = as_json_tree(config)
+  recipe = {}
   for key, value in flatten(saved).items():
     # The run's own schedule (steps, periods) is part of its record; only
     # locations and evaluation options are this command's.
@@ -143,11 +147,11 @@ def trained_config(config, workdir) -> ml_collections.ConfigDict:
         key in RESUMABLE_FIELDS or key.split('.')[0] in RESUMABLE_FIELDS):
       continue
     *parents, name = key.split('.')
-    node = merged
+    node = recipe
     for part in parents:
       node = node.setdefault(part, {})
     node[name] = value
-  return ml_collections.ConfigDict(merged)
+  return default_config.merge(recipe, config, source=str(path))
 
 
 def check_or_write(config, workdir, *, write: bool = True) -> bool:

@@ -1,9 +1,9 @@
-"""The folded-BatchNorm inference path equals today's path to float32 rounding.
+"""The folded inference forward equals the flax module to float32 rounding.
 
-``InferenceModel(fast=True)`` runs ``folded_forward.apply_masked``;
-``fast=False`` runs the flax module with every BatchNorm output zeroed past
-the clip (and CONV6's copies folded by ``decoder_fold``). Both must give the
-same logits for padded, exactly-sized and windowed clips.
+``InferenceModel`` runs ``folded_forward.apply_masked`` for every inference
+with running averages; ``reference=True`` runs the flax module with every
+BatchNorm output zeroed past the clip. Both must give the same logits for
+padded, exactly-sized and windowed clips.
 """
 
 
@@ -12,9 +12,7 @@ import pytest
 
 from conftest import assert_rel_close
 from conftest import load_config
-from jaxmelody import errors
 from jaxmelody.inference import engine
-from jaxmelody.model import folded_forward
 from jaxmelody.model import network
 from tests.inference_test import random_variables
 
@@ -28,7 +26,7 @@ TOLERANCE = 1e-4
                                         ('smoke', 'signed')],
                 ids='-'.join)
 def pair(request, tmp_path_factory, save_random_weights):
-  """(config, plain InferenceModel, fast InferenceModel) with random weights:
+  """(config, reference InferenceModel, folded InferenceModel), random weights:
   BatchNorm scales, shifts and running averages off their defaults, so
   padded zeros map to non-zero BatchNorm outputs. 'positive' is conftest's
   save_random_weights (all values positive)."""
@@ -42,17 +40,11 @@ def pair(request, tmp_path_factory, save_random_weights):
                                     tmp_path_factory.mktemp(name))
   else:
     variables = random_variables(network.create_model(config.model))
-  both = []
-  for fast in (False, True):
-    config.eval.fast_inference = fast
-    both.append(engine.from_config(config, variables))
-  plain, fast = both
-  assert not plain.fast and fast.fast
-  others = [engine.InferenceModel(config.model, variables,
-                                  pad_lengths=config.eval.pad_lengths,
-                                  fast_conv=conv)
-            for conv in ('chunked', 'shifted')]
-  return config, plain, fast, others
+  plain = engine.InferenceModel(config.model, variables, reference=True,
+                                pad_lengths=config.eval.pad_lengths)
+  fast = engine.from_config(config, variables)
+  assert not plain.folded and fast.folded
+  return config, plain, fast
 
 
 def _assert_close(got, want, what):
@@ -60,7 +52,7 @@ def _assert_close(got, want, what):
 
 
 def test_fast_logits_equal_plain_logits(pair):
-  config, plain, fast, others = pair
+  config, plain, fast = pair
   short, longest = plain.pad_lengths
   rng = np.random.default_rng(0)
   cases = {
@@ -73,14 +65,12 @@ def test_fast_logits_equal_plain_logits(pair):
   for what, frames in cases.items():
     cfp = rng.random((3, 256, frames), dtype=np.float32)
     want = plain.logits(cfp)
-    for im in (fast, *others):
-      got = im.logits(cfp)
-      label = f'{config.model.name} {im.fast_conv}: {what} ({frames} frames)'
-      _assert_close(got, want, label)
-      # The voicing row apart: one column of 257 could hide in the norm.
-      _assert_close(got[:, 0], want[:, 0], label + ', voicing row')
-  for im in (fast, *others):
-    assert im.traces == len(fast.pad_lengths)
+    got = fast.logits(cfp)
+    label = f'{config.model.name}: {what} ({frames} frames)'
+    _assert_close(got, want, label)
+    # The voicing row apart: one column of 257 could hide in the norm.
+    _assert_close(got[:, 0], want[:, 0], label + ', voicing row')
+  assert fast.traces == len(fast.pad_lengths)
 
 
 @pytest.mark.parametrize('decoder_channels,input_repeats',
@@ -93,47 +83,40 @@ def test_other_layouts(decoder_channels, input_repeats):
   config.model.input_repeats = input_repeats
   config.eval.pad_lengths = (64,)
   variables = random_variables(network.create_model(config.model), seed=3)
-  config.eval.fast_inference = False
-  plain = engine.from_config(config, variables)
-  fast = [engine.InferenceModel(config.model, variables, pad_lengths=(64,),
-                                fast_conv=conv)
-          for conv in folded_forward.CONV_IMPLS]
+  plain = engine.InferenceModel(config.model, variables, pad_lengths=(64,),
+                                reference=True)
+  fast = engine.from_config(config, variables)
   rng = np.random.default_rng(4)
   for frames in (40, 64, 150):
     cfp = rng.random((3, 256, frames), dtype=np.float32)
     want = plain.logits(cfp)
-    for im in fast:
-      got = im.logits(cfp)
-      _assert_close(got, want, (im.fast_conv, frames))
-      _assert_close(got[:, 0], want[:, 0], (im.fast_conv, frames))
+    got = fast.logits(cfp)
+    _assert_close(got, want, frames)
+    _assert_close(got[:, 0], want[:, 0], frames)
 
 
-def test_fast_path_only_where_it_applies():
+def test_folded_forward_wherever_it_applies():
   config = load_config('smoke')
   variables = {'params': {}, 'batch_stats': {}}  # not traced here
-  # Off by default: measured only 1.05x the plain forward.
-  assert not config.eval.fast_inference
-  assert not engine.from_config(config, variables).fast
-  config.eval.fast_inference = True
-  assert engine.from_config(config, variables).fast
-  config.model.bn_inference = 'batch'   # the authors' protocol: today's path
-  assert not engine.from_config(config, variables).fast
+  # Running averages: every inference runs the folded forward.
+  assert engine.from_config(config, variables).folded
+  assert not engine.InferenceModel(config.model, variables,
+                                   reference=True).folded
+  config.model.bn_inference = 'batch'   # the authors' protocol: flax module
+  assert not engine.from_config(config, variables).folded
   config.model.bn_inference = 'running'
   config.model.dtype = 'bfloat16'       # the folded form is float32 only
-  assert not engine.from_config(config, variables).fast
-  with pytest.raises(errors.ConfigError, match='fast_conv'):
-    engine.InferenceModel(config.model, variables, fast_conv='gemm')
+  assert not engine.from_config(config, variables).folded
 
 
-@pytest.mark.parametrize('fast', [True, False])
-def test_warm_up_compiles_each_pad_length_once(fast, save_random_weights,
+@pytest.mark.parametrize('reference', [False, True])
+def test_warm_up_compiles_each_pad_length_once(reference, save_random_weights,
                                                tmp_path):
   config = load_config('smoke')
-  config.eval.pad_lengths = (32, 48, 64)
-  config.eval.fast_inference = fast
-  im = engine.from_config(config,
-                          save_random_weights(config.model, tmp_path))
-  assert im.fast == fast
+  im = engine.InferenceModel(
+      config.model, save_random_weights(config.model, tmp_path),
+      pad_lengths=(32, 48, 64), reference=reference)
+  assert im.folded != reference
   im.warm_up()
   assert im.traces == 3
   rng = np.random.default_rng(1)
@@ -155,9 +138,8 @@ def test_released_weights_real_clips(shared_dir):
   variables = released_weights.import_msfcn_checkpoint(
       shared_dir / 'reference/msfcn/train_single_for_pitch_epoch_22.pkl')
   config = load_config('dense10')
-  config.eval.fast_inference = False
-  plain = engine.from_config(config, variables)
-  config.eval.fast_inference = True
+  plain = engine.InferenceModel(config.model, variables, reference=True,
+                                pad_lengths=config.eval.pad_lengths)
   fast = engine.from_config(config, variables)
   for clip in ('leon_1_01', 'yifen_2_13'):
     features = cfp.compute_cfp(audio.load_audio(
