@@ -31,9 +31,7 @@ from datasets_builders.mir1k import mir1k_dataset_builder as mir1k
 from datasets_builders.robustness import robustness_dataset_builder as robust
 from jaxmelody.data import augment
 from jaxmelody.data import synth
-from jaxmelody.frontend import audio as audio_lib
 from jaxmelody.frontend.feature_config import FEATURES
-from jaxmelody.frontend import pitch
 
 SPLITS = ('validation', 'fit', 'no_melody')
 UNIONS = {'train': ('validation', 'fit')}
@@ -70,10 +68,7 @@ class Builder(common.MelodyBuilder):
     return common.info(self)
 
   def _split_generators(self, dl_manager):
-    root = common.manual_dir(dl_manager, self.name,
-                             self.MANUAL_DOWNLOAD_INSTRUCTIONS)
-    pairs = common.pair_files(self.name, root / 'Wavfile', root / 'PitchLabel',
-                              '.pv', self.MANUAL_DOWNLOAD_INSTRUCTIONS)
+    _, pairs = robust.mir1k_pairs(dl_manager, self.name)
     cfg = self.builder_config
     out = {}
     for split in ('validation', 'fit'):
@@ -91,23 +86,12 @@ class Builder(common.MelodyBuilder):
       make = functools.partial(_no_melody_example, seed=cfg.seed,
                                duration_s=cfg.duration_s)
     else:
-      make = functools.partial(_copy_example, seed=cfg.seed)
+      make = functools.partial(robust.degraded_example, seed=cfg.seed)
     return self.examples(items, make)
-
-
-def _copy_example(item, *, seed: int):
-  """(key, example) of one rendering ``copy<k>_<clip>`` of a train clip."""
-  track_id, (audio_path, label_path) = item
-  times, f0 = pitch.read_pv(label_path, hop_s=mir1k.LABEL_HOP_S,
-                            offset_s=0.02)
-  clean = audio_lib.load_audio(audio_path, res_type=common.RES_TYPE)
-  samples = augment.apply(clean, robust.conditions_of(track_id, seed),
-                          FEATURES.sample_rate)
-  return track_id, common.encode(track_id, samples, times, f0)
 
 
 def _no_melody_example(index: int, *, seed: int, duration_s: float):
   track_id = f'accompaniment_{index:03d}'
-  samples = robust._accompaniment(seed, index, duration_s)  # pylint: disable=protected-access
+  samples = robust.accompaniment(seed, index, duration_s)
   return track_id, common.encode(track_id, samples, None,
                                  np.zeros(FEATURES.n_frames(len(samples))))

@@ -67,6 +67,14 @@ class RobustnessConfig(tfds.core.BuilderConfig):
   duration_s: float = 8.0    # of the accompaniments
 
 
+def mir1k_pairs(dl_manager, name: str):
+  """(MIR-1K's manual folder, {track id: (audio path, .pv path)})."""
+  instructions = mir1k.Builder.MANUAL_DOWNLOAD_INSTRUCTIONS
+  root = common.manual_dir(dl_manager, name, instructions)
+  return root, common.pair_files(name, root / 'Wavfile', root / 'PitchLabel',
+                                 '.pv', instructions)
+
+
 def conditions_of(track_id: str, seed: int = 0):
   """The conditions a ``validation`` clip is rendered under (augment.draw)."""
   rng = np.random.default_rng([seed, zlib.crc32(track_id.encode())])
@@ -98,10 +106,7 @@ class Builder(common.MelodyBuilder):
     return common.info(self)
 
   def _split_generators(self, dl_manager):
-    root = common.manual_dir(dl_manager, self.name,
-                             self.MANUAL_DOWNLOAD_INSTRUCTIONS)
-    pairs = common.pair_files(self.name, root / 'Wavfile', root / 'PitchLabel',
-                              '.pv', self.MANUAL_DOWNLOAD_INSTRUCTIONS)
+    root, pairs = mir1k_pairs(dl_manager, self.name)
     pairs = {i: p for i, p in pairs.items()
              if splits.mir1k_split(i) == 'validation'}
     if not pairs:
@@ -124,15 +129,21 @@ class Builder(common.MelodyBuilder):
   def _generate_examples(self, split: str, items):
     cfg = self.builder_config
     if split == 'validation':
-      make = functools.partial(_degraded_example, seed=cfg.seed)
+      make = functools.partial(degraded_example, seed=cfg.seed)
     else:
       make = functools.partial(_no_melody_example, seed=cfg.seed,
                                duration_s=cfg.duration_s)
     return self.examples(items, make)
 
 
-def _degraded_example(item, *, seed: int):
-  """(key, example) of a validation clip under its drawn conditions."""
+def degraded_example(item, *, seed: int):
+  """(key, example) of a MIR-1K clip under the conditions drawn for its key.
+
+  Args:
+    item: (track id, (audio path, .pv path)); the track id is the example's
+      key and, with ``seed``, draws the conditions (``conditions_of``).
+    seed: the set's seed.
+  """
   track_id, (audio_path, label_path) = item
   times, f0 = pitch.read_pv(label_path, hop_s=mir1k.LABEL_HOP_S,
                             offset_s=0.02)
@@ -142,7 +153,7 @@ def _degraded_example(item, *, seed: int):
   return track_id, common.encode(track_id, samples, times, f0)
 
 
-def _accompaniment(seed: int, index: int, duration_s: float) -> np.ndarray:
+def accompaniment(seed: int, index: int, duration_s: float) -> np.ndarray:
   """A synthetic_melody mixture without its voice, peak 0.9."""
   clip = synth.synthesize((seed, 7, index), duration_s)
   accomp = clip.audio - clip.voice
@@ -165,14 +176,14 @@ def _no_melody_example(item, *, seed: int, duration_s: float):
   kind, index = item
   track_id = f'{kind}_{index:03d}'
   if kind == 'accompaniment':
-    samples = _accompaniment(seed, index, duration_s)
+    samples = accompaniment(seed, index, duration_s)
   else:
     voice, text = SENTENCES[index % len(SENTENCES)]
     samples = speak(text, voice)
     if kind == 'speech_music':
       # Speech 6-12 dB above a bed of music, as in a radio programme.
       rng = np.random.default_rng([seed, 8, index])
-      bed = librosa.util.fix_length(_accompaniment(
+      bed = librosa.util.fix_length(accompaniment(
           seed, 1000 + index, len(samples) / FEATURES.sample_rate),
                                     size=len(samples))
       ratio = 10 ** (-rng.uniform(6, 12) / 20)

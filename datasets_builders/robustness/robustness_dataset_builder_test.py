@@ -29,7 +29,7 @@ def test_conditions_are_a_function_of_seed_and_track_id():
 
 
 def test_accompaniment_has_no_voice_left():
-  accomp = rb._accompaniment(0, 3, 2.0)  # pylint: disable=protected-access
+  accomp = rb.accompaniment(0, 3, 2.0)
   assert accomp.shape == (32000,) and np.abs(accomp).max() == pytest.approx(0.9)
   clip = rb.synth.synthesize((0, 7, 3), 2.0)
 
