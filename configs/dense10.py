@@ -48,7 +48,51 @@ from jaxmelody import default_config
 ROBUST = {'augmented_fraction': 0.4, 'synthetic_fraction': 0.1,
           'no_melody_fraction': 0.05}
 
+# Each recipe's changes to jaxmelody/default_config.py, {'section.field': value}.
+OVERRIDES = {
+    '': {},
+    'all740': {
+        'data.val_singers': (),
+        'train.lr_schedule': 'wsd',
+        'train.decay_start_step': 2650,
+        'train.decay_steps': 3050,
+        'train.num_steps': 2800,
+        # ~7-10 s a step on 2 cores: lose at most a few minutes to a kill.
+        'train.checkpoint_every_steps': 50,
+    },
+    'select1400': {
+        'train.lr_schedule': 'wsd',
+        'train.decay_start_step': 1325,
+        'train.decay_steps': 1525,
+        'train.num_steps': 1400,
+        'train.checkpoint_every_steps': 25,
+        'train.keep_checkpoints': 4,
+        'eval.every_steps': 700,
+    },
+}
+# A '_robust' recipe: its plain recipe with the training source mixed.
+for _plain in ('select1400', 'all740'):
+  OVERRIDES[_plain + '_robust'] = {
+      **OVERRIDES[_plain], **{f'data.{k}': v for k, v in ROBUST.items()}}
+
 RECIPES = ('', 'all740', 'select1400', 'select1400_robust', 'all740_robust')
+
+
+def apply_overrides(config: ml_collections.ConfigDict,
+                    overrides: dict) -> ml_collections.ConfigDict:
+  """Sets each ``'section.field': value`` of ``overrides`` in ``config``.
+
+  Args:
+    config: the configuration, changed in place.
+    overrides: values by dotted path, e.g. ``{'train.num_steps': 20}``.
+
+  Returns:
+    ``config``.
+  """
+  for path, value in overrides.items():
+    section, field = path.rsplit('.', 1)
+    setattr(config[section], field, value)
+  return config
 
 
 def get_config(recipe: str = '') -> ml_collections.ConfigDict:
@@ -63,24 +107,4 @@ def get_config(recipe: str = '') -> ml_collections.ConfigDict:
   if recipe not in RECIPES:
     raise ValueError(f'configs/dense10.py: unknown recipe {recipe!r}; '
                      f'one of {RECIPES}')
-  config = default_config.get_config()
-  if recipe.endswith('_robust'):
-    config.data.update(ROBUST)
-    recipe = recipe[:-len('_robust')]
-  if recipe == 'all740':
-    config.data.val_singers = ()
-    config.train.lr_schedule = 'wsd'
-    config.train.decay_start_step = 2650
-    config.train.decay_steps = 3050
-    config.train.num_steps = 2800
-    # ~7-10 s a step on 2 cores: lose at most a few minutes to a kill.
-    config.train.checkpoint_every_steps = 50
-  elif recipe == 'select1400':
-    config.train.lr_schedule = 'wsd'
-    config.train.decay_start_step = 1325
-    config.train.decay_steps = 1525
-    config.train.num_steps = 1400
-    config.train.checkpoint_every_steps = 25
-    config.train.keep_checkpoints = 4
-    config.eval.every_steps = 700
-  return config
+  return apply_overrides(default_config.get_config(), OVERRIDES[recipe])
