@@ -12,16 +12,19 @@ import functools
 import tensorflow_datasets as tfds
 
 from datasets_builders import common
+from datasets_builders import manual_pairs
 from datasets_builders import splits
 from jaxmelody.frontend import pitch
 
 VOCAL = splits.ADC2004_VOCAL
 FULL_SIZE = 20
+HOMEPAGE = 'http://labrosa.ee.columbia.edu/projects/melody/'
 
 
 class Builder(common.MelodyBuilder):
   """ADC2004 clips with CFP features and targets."""
 
+  EXTRA_SOURCES = (manual_pairs.__file__,)
   VERSION = tfds.core.Version('1.0.0')
   RELEASE_NOTES = {'1.0.0': 'First release.'}
   MANUAL_DOWNLOAD_INSTRUCTIONS = """
@@ -33,21 +36,13 @@ class Builder(common.MelodyBuilder):
   """
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return common.info(
-        self, homepage='http://labrosa.ee.columbia.edu/projects/melody/')
+    return common.info(self, homepage=HOMEPAGE)
 
   def _split_generators(self, dl_manager):
-    root = common.manual_dir(dl_manager, self.name,
-                             self.MANUAL_DOWNLOAD_INSTRUCTIONS)
-    pairs = common.pair_files(self.name, root, root, 'REF.txt',
-                              self.MANUAL_DOWNLOAD_INSTRUCTIONS, '*.wav')
-    test, instrumental = common.split_ids(pairs, lambda i: i in VOCAL)
-    common.warn_if_partial(self.name, len(pairs), FULL_SIZE)
-    return {
-        'test': self._generate_examples({i: pairs[i] for i in test}),
-        'instrumental': self._generate_examples(
-            {i: pairs[i] for i in instrumental}),
-    }
+    pairs = manual_pairs.labelled_pairs(self, dl_manager, 'REF.txt', FULL_SIZE,
+                                        audio_glob='*.wav')
+    return manual_pairs.test_and_rest(self, pairs, lambda i: i in VOCAL,
+                                      'instrumental')
 
   def _generate_examples(self, pairs):
     read_labels = pitch.read_ref

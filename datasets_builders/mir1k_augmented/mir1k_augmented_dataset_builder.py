@@ -39,7 +39,14 @@ UNIONS = {'train': ('validation', 'fit')}
 
 @dataclasses.dataclass(eq=False)
 class AugmentedConfig(tfds.core.BuilderConfig):
-  """Seed and number of the renderings, size of the no-melody part."""
+  """Seed and number of the renderings, size of the no-melody part.
+
+  Attributes:
+    seed: seed of the degradations and of the no-melody clips.
+    copies: degraded copies of each MIR-1K train clip.
+    num_no_melody: clips in the ``no_melody`` split.
+    duration_s: length of a no-melody clip, in seconds.
+  """
   seed: int = 1
   copies: int = 2
   num_no_melody: int = 64
@@ -54,6 +61,7 @@ class Builder(common.MelodyBuilder):
   EXTRA_SOURCES = (augment.__file__, synth.__file__, mir1k.__file__,
                    robust.__file__, splits.__file__)
   MANUAL_NAME = 'mir1k'  # reads MIR-1K's corpus folder
+  MANUAL_DOWNLOAD_INSTRUCTIONS = mir1k.Builder.MANUAL_DOWNLOAD_INSTRUCTIONS
   UNIONS = UNIONS
   BUILDER_CONFIGS = [
       AugmentedConfig(name='default', description='2 copies of each of the '
@@ -62,7 +70,6 @@ class Builder(common.MelodyBuilder):
                       description='For tests.'),
   ]
   DEFAULT_CONFIG_NAME = 'default'
-  MANUAL_DOWNLOAD_INSTRUCTIONS = mir1k.Builder.MANUAL_DOWNLOAD_INSTRUCTIONS
 
   def _info(self) -> tfds.core.DatasetInfo:
     return common.info(self)

@@ -14,10 +14,12 @@ import re
 import tensorflow_datasets as tfds
 
 from datasets_builders import common
+from datasets_builders import manual_pairs
 from jaxmelody.frontend import pitch
 
 TEST = tuple(f'train{i:02d}' for i in range(1, 10))
 FULL_SIZE = 13
+HOMEPAGE = 'http://labrosa.ee.columbia.edu/projects/melody/'  # ADC2004's
 
 
 def track_id(stem: str) -> str:
@@ -29,6 +31,7 @@ def track_id(stem: str) -> str:
 class Builder(common.MelodyBuilder):
   """MIREX05 clips with CFP features and targets."""
 
+  EXTRA_SOURCES = (manual_pairs.__file__,)
   VERSION = tfds.core.Version('1.0.0')
   RELEASE_NOTES = {'1.0.0': 'First release.'}
   MANUAL_DOWNLOAD_INSTRUCTIONS = """
@@ -40,23 +43,14 @@ class Builder(common.MelodyBuilder):
   """
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return common.info(
-        self, homepage='http://labrosa.ee.columbia.edu/projects/melody/')
+    return common.info(self, homepage=HOMEPAGE)
 
   def _split_generators(self, dl_manager):
-    root = common.manual_dir(dl_manager, self.name,
-                             self.MANUAL_DOWNLOAD_INSTRUCTIONS)
-    pairs = common.pair_files(self.name, root, root, 'REF.txt',
-                              self.MANUAL_DOWNLOAD_INSTRUCTIONS, 'train*.wav',
-                              audio_id=track_id)
-    common.warn_if_partial(self.name, len(pairs), FULL_SIZE)
-    test, other = common.split_ids(pairs, lambda i: i in TEST)
-    return {
-        'test': self._generate_examples({i: pairs[i] for i in test}),
-        'other': self._generate_examples({i: pairs[i] for i in other}),
-    }
+    pairs = manual_pairs.labelled_pairs(self, dl_manager, 'REF.txt', FULL_SIZE,
+                                        audio_glob='train*.wav',
+                                        audio_id=track_id)
+    return manual_pairs.test_and_rest(self, pairs, TEST.__contains__, 'other')
 
   def _generate_examples(self, pairs):
-    read_labels = pitch.read_ref
     return self.examples(pairs.items(), functools.partial(
-        common.encode_pair, read_labels=read_labels))
+        common.encode_pair, read_labels=pitch.read_ref))
