@@ -13,7 +13,6 @@ benchmarks/RESULTS.md (command, machine, load average, the printed lines)
 unless --no_results.
 """
 
-import argparse
 import os
 import sys
 import time
@@ -47,13 +46,9 @@ def synthetic_clip(seconds: float, seed: int = 0) -> np.ndarray:
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--seconds', type=float, default=60.0)
-  parser.add_argument('--repeats', type=int, default=3)
-  parser.add_argument('--no_results', action='store_true')
-  args = parser.parse_args()
   from benchmarks.report import (best_time, load_avg, machine_info,
-                                 update_results)
+                                 parse_args, update_results)
+  args = parse_args(__doc__, seconds=60.0, repeats=3)
   load_before = load_avg()
   lines = []
 

@@ -26,7 +26,6 @@ first bound). Rewrites its section of benchmarks/RESULTS.md unless ``--no_result
 ``model_alone`` (frames/s of the plain and fast forwards on one clip) and ``forward_gflops_fast`` serve inference_speed.py.
 """
 
-import argparse
 import functools
 import os
 import sys
@@ -40,7 +39,8 @@ if __name__ == '__main__' and not __package__:
            [sys.executable, '-m', 'benchmarks.inference_bound', *sys.argv[1:]])
 # pylint: disable=wrong-import-position
 from benchmarks import train_profile
-from benchmarks.report import best_time, load_avg, machine_info, update_results
+from benchmarks.report import (best_time, load_avg, machine_info,
+                               parse_args, update_results)
 
 SECTION = 'Bound on the fast inference forward (inference_bound.py)'
 
@@ -104,11 +104,7 @@ def model_alone(config, variables, feats, repeats) -> dict:
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--repeats', type=int, default=4)
-  parser.add_argument('--frames', type=int, default=2048)
-  parser.add_argument('--no_results', action='store_true')
-  args = parser.parse_args()
+  args = parse_args(__doc__, repeats=4, frames=2048)
   from jaxmelody import runtime
   runtime.reexec_with_tuned_malloc()  # as run.py and the jaxmelody command
   import jax

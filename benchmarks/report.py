@@ -7,6 +7,7 @@ the load average before and after (``load_avg``), since machines of one type
 differ from one sitting to the next.
 """
 
+import argparse
 import datetime
 import json
 import os
@@ -23,6 +24,20 @@ SHARED = ROOT.parent / 'shared'
 # The authors' released weights (some benchmarks' default).
 RELEASED = (SHARED / 'reference' / 'msfcn' /
             'train_single_for_pitch_epoch_22.pkl')
+
+
+def parse_args(doc: str, **defaults) -> argparse.Namespace:
+  """A benchmark's command line: ``--NAME`` per default, and --no_results.
+
+  Args:
+    doc: the benchmark's module docstring (its first line describes it).
+    **defaults: each option's default; its type is the option's.
+  """
+  parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+  for name, default in defaults.items():
+    parser.add_argument(f'--{name}', type=type(default), default=default)
+  parser.add_argument('--no_results', action='store_true')
+  return parser.parse_args()
 
 
 def load_avg() -> str:

@@ -63,12 +63,12 @@ def _voicing_settings():
 
 
 def main() -> int:
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--manual_root', default='')
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--checkpoint', default='',
                       help='default: the bundled pretrained dense10')
   parser.add_argument('--bn_inference', default='running',
                       choices=engine.BN_MODES)
+  parser.add_argument('--manual_root', default='')
   parser.add_argument('--logits_cache', default='',
                       help='an .npz that keeps the logits for a rerun')
   parser.add_argument('--no_results', action='store_true',
