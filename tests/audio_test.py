@@ -1,5 +1,6 @@
 """Tests for audio loading and the project's input errors."""
 
+import librosa
 import numpy as np
 import pytest
 import soundfile as sf
@@ -119,3 +120,14 @@ def test_prepare_audio_checks():
     audio.prepare_audio(np.zeros((2, 2, 2)), 16000)
   out = audio.prepare_audio(np.zeros((1000, 2)), 16000)
   assert out.shape == (1000,) and out.dtype == np.float32
+
+
+@pytest.mark.parametrize('sr', [8000, 22050, 44100, 48000, 11025])
+@pytest.mark.parametrize('n', [1, 1000, 44101])
+def test_resample_equals_librosa_polyphase_bit_for_bit(sr, n):
+  samples = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+  want = librosa.resample(samples, orig_sr=sr, target_sr=16000,
+                          res_type='polyphase')
+  got = audio.resample(samples, sr, 16000)
+  assert got.dtype == np.float32
+  np.testing.assert_array_equal(got, want)
