@@ -86,12 +86,6 @@ def test_gain_scales_and_loud_gain_clips():
   assert np.abs(2 * x).max() < 1.0
 
 
-def test_describe_names_every_condition():
-  cs = (_condition('reverb'), _condition('mp3'))
-  text = augment.describe(cs)
-  assert text.startswith('reverb(room=') and '+mp3(kbps=' in text
-
-
 def test_unknown_family_is_refused():
   with pytest.raises(ValueError, match='unknown degradation family'):
     augment._draw_one(np.random.default_rng(0), 'vinyl')

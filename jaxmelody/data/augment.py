@@ -31,7 +31,6 @@ frame), so the clip's labels still hold.
 Functions:
   draw(rng, max_conditions=2, families=FAMILIES) -> tuple[Condition, ...]
   apply(samples, conditions, sr) -> float32 [n]
-  describe(conditions) -> str, e.g. 'reverb(room=0.62,...)+mp3(kbps=80)'
 """
 
 import dataclasses
@@ -101,11 +100,6 @@ def draw(rng: np.random.Generator, max_conditions: int = 2,
   chosen = set(rng.choice(len(families), size=count, replace=False).tolist())
   picked = [families[i] for i in sorted(chosen)]
   return tuple(_draw_one(rng, f) for f in FAMILIES if f in picked)
-
-
-def describe(conditions) -> str:
-  """'+'-joined conditions, e.g. 'gain(gain_db=-7.2)+mp3(kbps=80)'."""
-  return '+'.join(str(c) for c in conditions)
 
 
 def _seeded(transform, samples, sr, seed):
