@@ -303,3 +303,16 @@ def test_beam_options_without_beam_is_a_config_error(tmp_path, monkeypatch):
   config = _mir1k_dummy(tmp_path, beam_options='--runner=DirectRunner')
   with pytest.raises(errors.ConfigError, match=r'jaxmelody\[beam\]'):
     datasets.build('mir1k', config)
+
+
+def test_names_to_build_includes_mixed_in_sets(tmp_path):
+  data = _data_config(tmp_path)
+  data.name = 'mir1k'
+  config = ml_collections.ConfigDict(dict(
+      data=data, eval=dict(sets=(('mir1k', 'test'), ('adc2004', 'test')))))
+  assert datasets.names_to_build(config) == ['mir1k', 'adc2004']
+  config.data.augmented_fraction = 0.4
+  config.data.synthetic_fraction = 0.1
+  config.data.no_melody_fraction = 0.05
+  assert datasets.names_to_build(config) == [
+      'mir1k', 'synthetic_melody', 'mir1k_augmented', 'adc2004']

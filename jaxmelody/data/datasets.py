@@ -297,14 +297,27 @@ def get_source(name: str, split: str, data_config) -> TrackSource:
   return TrackSource(source, f'{builder_name(name, data_config)}:{split}')
 
 
+def names_to_build(config) -> list[str]:
+  """Dataset names ``config`` trains on, mixes in (share > 0) or evaluates on.
+
+  In that order, each once; e.g. ['mir1k', 'mir1k_augmented', 'adc2004'].
+  """
+  # pylint: disable-next=g-import-not-at-top (it imports this module)
+  from jaxmelody.data import input_pipeline
+  mixed_in = [name for field, name, _ in input_pipeline.MIX_IN
+              if float(config.data.get(field, 0.0)) > 0]
+  names = ([config.data.name] + mixed_in
+           + [name for name, _ in config.eval.sets])
+  return list(dict.fromkeys(names))
+
+
 def build_all(config) -> list[str]:
-  """Builds every dataset ``config`` trains or evaluates on.
+  """Builds every dataset of ``names_to_build(config)``.
 
   Returns:
     The TFDS names built (or found built), e.g. ['mir1k/centered', 'adc2004'].
   """
-  names = [config.data.name] + [name for name, _ in config.eval.sets]
-  names = list(dict.fromkeys(names))  # unique, in order
+  names = names_to_build(config)
   for name in names:
     _check_name(name)  # fail before spending time on the first build
   built = []
