@@ -15,7 +15,7 @@ operations summed by kind, and the slowest operations with what they compute
 wall time where XLA runs two operations at once (one per core).
 
 Kinds: ``conv forward`` / ``conv backward`` (convolutions and their
-gradients, as XLA emits them), ``matmul`` (dot products: fast_model's
+gradients, as XLA emits them), ``matmul`` (dot products: folded_train's
 convolution gradients), ``elementwise`` (every other fusion: BatchNorm,
 SELU, concatenation, padding, copies and the loss). Rewrites its section
 of benchmarks/RESULTS.md unless ``--no_results``.
