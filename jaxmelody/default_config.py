@@ -70,7 +70,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.synthetic_fraction = 0.0
   # Shares of the training examples drawn from mir1k_augmented: degraded
   # copies of the training clips, and no-melody clips (robustness recipe;
-  # input_pipeline.MIX_IN). 0 = none.
+  # jaxmelody.data.datasets.MIX_IN). 0 = none.
   config.data.augmented_fraction = 0.0
   config.data.no_melody_fraction = 0.0
   config.data.seed = 0

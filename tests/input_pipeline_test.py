@@ -9,6 +9,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from jaxmelody.data import datasets
 from jaxmelody.data import input_pipeline
 from jaxmelody import errors
 from jaxmelody.model import network
@@ -103,7 +104,7 @@ def test_resume_continues_with_the_next_batch():
 
 
 def _data_config(name, **overrides):
-  shares = {field: 0.0 for field, _, _ in input_pipeline.MIX_IN}
+  shares = {field: 0.0 for field, _, _ in datasets.MIX_IN}
   return ml_collections.ConfigDict({
       'name': name, 'train_split': 'train', 'val_singers': ('abjones', 'amy'),
       **shares, **overrides})

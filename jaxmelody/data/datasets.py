@@ -297,14 +297,20 @@ def get_source(name: str, split: str, data_config) -> TrackSource:
   return TrackSource(source, f'{builder_name(name, data_config)}:{split}')
 
 
+# Sets a training source may mix in: (config.data field holding the share
+# of the training source they make up, dataset, split; None = the split of
+# MIR-1K being trained on, 'fit' or 'train').
+MIX_IN = (('synthetic_fraction', 'synthetic_melody', 'train'),
+          ('augmented_fraction', 'mir1k_augmented', None),
+          ('no_melody_fraction', 'mir1k_augmented', 'no_melody'))
+
+
 def names_to_build(config) -> list[str]:
   """Dataset names ``config`` trains on, mixes in (share > 0) or evaluates on.
 
   In that order, each once; e.g. ['mir1k', 'mir1k_augmented', 'adc2004'].
   """
-  # pylint: disable-next=g-import-not-at-top (it imports this module)
-  from jaxmelody.data import input_pipeline
-  mixed_in = [name for field, name, _ in input_pipeline.MIX_IN
+  mixed_in = [name for field, name, _ in MIX_IN
               if float(config.data.get(field, 0.0)) > 0]
   names = ([config.data.name] + mixed_in
            + [name for name, _ in config.eval.sets])

@@ -130,27 +130,21 @@ class Mixture(Sequence):
                                                      len(self._second)]
 
 
-# Sets a training source may mix in: (config.data field holding the share
-# of the training source they make up, dataset, split; None = the split of
-# MIR-1K being trained on, 'fit' or 'train').
-MIX_IN = (('synthetic_fraction', 'synthetic_melody', 'train'),
-          ('augmented_fraction', 'mir1k_augmented', None),
-          ('no_melody_fraction', 'mir1k_augmented', 'no_melody'))
-
-
 def train_and_validation(data_config) -> tuple[Any, Any]:
   """The training and validation sources, with other sets mixed in.
 
-  Each field of ``MIX_IN`` with a share f > 0 appends its set's clips,
-  cycled from the first, until they make up the share f of the training
-  source (``Mixture``; the shuffle then spreads them over every epoch);
+  Each field of ``datasets.MIX_IN`` with a share f > 0 appends its set's
+  clips, cycled from the first, until they make up the share f of the
+  training source (``Mixture``; the shuffle then spreads them over every epoch);
   the clean clips keep what the shares leave. Validation never changes.
   See ``_sources`` for the splits.
   """
+  from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
   train, val = _sources(data_config)
   if data_config.name == 'synthetic_melody':
     return train, val
-  shares = {field: float(data_config[field]) for field, _, _ in MIX_IN}
+  shares = {field: float(data_config[field])
+            for field, _, _ in datasets.MIX_IN}
   for field, share in shares.items():
     if not 0.0 <= share < 1.0:
       raise ConfigError(f'config.data.{field}: {share} is not in [0, 1)')
@@ -158,9 +152,8 @@ def train_and_validation(data_config) -> tuple[Any, Any]:
   if total >= 1.0:
     raise ConfigError(f'config.data: the mixed-in shares add up to {total:g}; '
                       'they must leave room for the clean clips (< 1)')
-  from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
   clean = len(train)
-  for field, name, split in MIX_IN:
+  for field, name, split in datasets.MIX_IN:
     if shares[field]:
       split = split or ('fit' if tuple(data_config.val_singers)
                         else data_config.train_split)
