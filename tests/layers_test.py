@@ -61,7 +61,7 @@ def package_modules() -> dict[str, pathlib.Path]:
   modules = {}
   for path in sorted(PACKAGE.rglob('*.py')):
     parts = path.relative_to(PACKAGE).with_suffix('').parts
-    if parts[-1] != '__init__' and parts[0] not in ('demo', 'pretrained'):
+    if parts[-1] != '__init__' and parts[0] != 'pretrained':
       modules['.'.join(parts)] = path
   return modules
 

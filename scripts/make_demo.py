@@ -1,4 +1,4 @@
-"""Writes the bundled demo clip: ``python -m jaxmelody.demo.make_demo``.
+"""Writes the bundled demo clip: ``python scripts/make_demo.py``.
 
 ``demo.flac`` is 5 s of synthetic singing over chords (``jaxmelody.data.synth``,
 fixed seed, 16 kHz mono 16-bit) and ``demo.f0.csv`` its exact melody in the
@@ -16,7 +16,7 @@ from jaxmelody.data import synth
 SEED = 20190630  # any fixed value; changing it changes the bundled clip
 DURATION_S = 5.0
 SAMPLE_RATE = 16000
-HERE = pathlib.Path(__file__).resolve().parent
+HERE = pathlib.Path(__file__).resolve().parents[1] / 'jaxmelody' / 'demo'
 
 
 def main() -> None:
