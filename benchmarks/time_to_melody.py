@@ -24,7 +24,10 @@ Beside them, measured in the same run (a subprocess of its own): the warm
 pipeline, ``extract_melody`` on the song with everything compiled, best of
 ``--repeats``; and the default (Viterbi) decoder alone on the song's logits
 (best of ``--repeats``), as a share of ``extract_melody``'s time, with
-librosa's dense Viterbi over the same pitch posteriors for comparison.
+librosa's dense Viterbi over the same pitch posteriors for comparison;
+and what a fresh process pays before its first frame that the warm pipeline
+does not (the interpreter, the command's imports, scipy.signal for
+resampling, numba for Viterbi on long clips), each in fresh processes.
 
 Prints the figures, then the issue's targets (second run of the demo
 <= 3 s; the song's second run within 1.3x of the warm pipeline; Viterbi
@@ -127,6 +130,40 @@ def warm_worker(path: str, repeats: int, checkpoint: str) -> dict:
           'dense_s': min(dense_s)}
 
 
+# Start-up work a fresh process does and the warm pipeline does not, each
+# timed inside a fresh interpreter after its own start (seconds printed).
+_START_UP = (
+    ("the command's imports (jax included)",
+     'import jaxmelody.apps.cli, jaxmelody.inference.api, '
+     'jaxmelody.apps.write_files'),
+    ('scipy.signal (resampling to 16 kHz)', 'import scipy.signal'),
+    ('numba and the cached Viterbi loop',
+     'from jaxmelody.inference import decoding; decoding._numba_loop()'),
+)
+
+
+def start_up_seconds(code: str, env: dict, repeats: int) -> float:
+  """Best of ``repeats`` fresh processes: seconds ``code`` takes to run."""
+  timed = ('import time; t = time.perf_counter(); ' + code
+           + '; print(time.perf_counter() - t)')
+  runs = []
+  for _ in range(repeats):
+    run = subprocess.run([sys.executable, '-c', timed], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    runs.append(float(run.stdout.strip().splitlines()[-1]))
+  return min(runs)
+
+
+def interpreter_seconds(env: dict, repeats: int) -> float:
+  """Best of ``repeats``: wall seconds of ``python -c pass``."""
+  runs = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    subprocess.run([sys.executable, '-c', 'pass'], env=env, check=True)
+    runs.append(time.perf_counter() - start)
+  return min(runs)
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('--song_seconds', type=float, default=180.0)
@@ -175,6 +212,13 @@ def main() -> None:
     if worker.returncode:
       sys.exit(f'warm pipeline failed:\n{worker.stderr[-3000:]}')
     warm = json.loads(worker.stdout.strip().splitlines()[-1])
+    from jaxmelody import runtime
+    env = runtime.tuned_environ(dict(
+        os.environ, NUMBA_CACHE_DIR=str(tmp / 'caches_song' / 'numba')))
+    start_up = [(what, start_up_seconds(code, env, args.repeats))
+                for what, code in _START_UP]
+    start_up.insert(0, ('the interpreter', interpreter_seconds(
+        env, args.repeats)))
   audio_s, extract_s = warm['audio_s'], warm['extract_s']
   share = warm['decode_s'] / extract_s
   ratio = walls['song'] / extract_s
@@ -185,7 +229,11 @@ def main() -> None:
       f'{warm["decode_s"]:.3f} s = {100 * share:.1f}% of extract_melody; '
       f'pitch chain banded {warm["banded_s"]:.3f} s, librosa dense '
       f'{warm["dense_s"]:.3f} s (the same path)',
-      f'song second run / warm pipeline: {ratio:.2f}',
+      f'song second run / warm pipeline: {ratio:.2f} '
+      f'({walls["song"] - extract_s:.2f} s more)',
+      f'start-up the warm pipeline does not pay (fresh process each, best of '
+      f'{args.repeats}): ' + ', '.join(f'{what} {seconds:.2f} s'
+                                       for what, seconds in start_up),
       'targets: demo second run <= 3 s: '
       f'{"yes" if walls["demo"] <= 3 else "no"}; song second run within '
       f'1.3x of the warm pipeline: {"yes" if ratio <= 1.3 else "no"}; '
