@@ -139,31 +139,6 @@ def test_short_clips_run_without_numba():
   subprocess.run([sys.executable, '-c', code], check=True)
 
 
-def test_prepare_sets_up_numba_in_the_background_for_long_clips():
-  """``prepare`` before the forward: a short clip or argmax leaves numba
-  out; a long Viterbi clip gets the loop set up by a thread, and decoding
-  then takes the same path as the numpy loop."""
-  import subprocess  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
-  code = ('import sys, time, numpy as np\n'
-          'from jaxmelody.inference import decoding\n'
-          'long = decoding._NUMPY_MAX_FRAMES + 1\n'
-          'decoding.prepare(300, "viterbi")\n'
-          'decoding.prepare(long, "argmax")\n'
-          'assert "numba" not in sys.modules\n'
-          'decoding.prepare(long, "viterbi")\n'
-          'for _ in range(1200):\n'
-          '  if decoding._numba_loop.cache_info().currsize: break\n'
-          '  time.sleep(0.1)\n'
-          'assert decoding._numba_loop.cache_info().currsize == 1\n'
-          'z = np.random.default_rng(1).normal(size=(400, 257)) * 3\n'
-          'a = decoding.decode(z, decoder="viterbi")[0]\n'
-          'decoding._use_numba = lambda n: False\n'
-          'b = decoding.decode(z, decoder="viterbi")[0]\n'
-          'assert np.array_equal(a, b)\n')
-  subprocess.run([sys.executable, '-c', code], check=True)
-
-
 def _librosa_path(prob, max_move=decoding.VITERBI_MAX_MOVE):
   """The reference: librosa's dense Viterbi with the pitch chain's prior."""
   import librosa  # pylint: disable=g-import-not-at-top

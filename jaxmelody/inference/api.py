@@ -106,7 +106,6 @@ def melody_of(samples, model, how: Decoding = Decoding()
             ) -> tuple[Melody, np.ndarray]:
   """Melody and CFP [3, 256, T] of 16 kHz mono samples."""
   cfp = cfp_lib.compute_cfp(samples, FEATURES.sample_rate)
-  decoding.prepare(cfp.shape[-1], how.decoder)
   logits = model.logits(cfp)
   f0_hz, voicing = decoding.decode(logits, decoder=how.decoder,
                                    voicing_threshold=how.voicing_threshold)

@@ -25,7 +25,6 @@ the same reason numba is imported only for long clips (``_use_numba``).
 
 import functools
 import sys
-import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -230,9 +229,6 @@ def _viterbi_loop(log_prob, band, log_zero, log_p_init, max_move):
                                max_move)
 
 
-_numba_lock = threading.Lock()
-
-
 @functools.cache
 def _numba_loop():
   """``_banded_viterbi_loop`` compiled by numba, cached on disk.
@@ -241,23 +237,8 @@ def _numba_loop():
   that is not writable (an installed package), in its user cache folder
   ($NUMBA_CACHE_DIR overrides).
   """
-  with _numba_lock:  # one set-up, also when ``prepare``'s thread runs it
-    import numba  # pylint: disable=g-import-not-at-top
-    loop = numba.njit(cache=True)(_banded_viterbi_loop)
-    # The first call loads (or compiles) the machine code for these types.
-    loop(np.zeros((1, 3)), np.zeros((3, 3)), 0.0, np.zeros(3), 1)
-    return loop
-
-
-def prepare(n_frames: int, decoder: str = DEFAULT_DECODER) -> None:
-  """Starts setting up the Viterbi loop for a clip of ``n_frames``, if needed.
-
-  Call before the model's forward: numba's import and cache load (0.5-1 s in
-  a fresh process) then overlap the forward instead of following it.
-  """
-  if (decoder == 'viterbi' and _use_numba(n_frames)
-      and _numba_loop.cache_info().currsize == 0):
-    threading.Thread(target=_numba_loop, daemon=True).start()
+  import numba  # pylint: disable=g-import-not-at-top
+  return numba.njit(cache=True)(_banded_viterbi_loop)
 
 
 def _banded_viterbi_loop(log_prob, band, log_zero, log_p_init, max_move):
