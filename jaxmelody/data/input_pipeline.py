@@ -135,8 +135,8 @@ def train_and_validation(data_config) -> tuple[Any, Any]:
 
   Each field of ``datasets.MIX_IN`` with a share f > 0 appends its set's
   clips, cycled from the first, until they make up the share f of the
-  training source (``Mixture``; the shuffle then spreads them over every epoch);
-  the clean clips keep what the shares leave. Validation never changes.
+  training source (``Mixture``; the shuffle then spreads them over every
+  epoch); the clean clips keep what the shares leave. Validation never changes.
   See ``_sources`` for the splits.
   """
   from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
