@@ -139,6 +139,26 @@ def test_short_clips_run_without_numba():
   subprocess.run([sys.executable, '-c', code], check=True)
 
 
+def test_prepare_loads_numba_only_where_decoding_will_use_it():
+  """In a fresh process: a short clip or argmax loads nothing; a long
+  clip under Viterbi has numba's loop compiled (or loaded) beforehand."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  code = ('import sys\n'
+          'from jaxmelody.inference import decoding\n'
+          'decoding.prepare(300, "viterbi")\n'
+          'decoding.prepare(100_000, "argmax")\n'
+          'assert "numba" not in sys.modules\n'
+          'decoding.prepare(100_000, "viterbi")\n'
+          'loop = decoding._numba_loop()\n'
+          'assert len(loop.signatures) == 1, loop.signatures\n'
+          'import numpy as np\n'
+          'z = np.random.default_rng(0).normal(size=(5000, 257))\n'
+          'decoding.decode(z, decoder="viterbi")\n'
+          'assert len(loop.signatures) == 1, loop.signatures  # the same\n')
+  subprocess.run([sys.executable, '-c', code], check=True)
+
+
 def _librosa_path(prob, max_move=decoding.VITERBI_MAX_MOVE):
   """The reference: librosa's dense Viterbi with the pitch chain's prior."""
   import librosa  # pylint: disable=g-import-not-at-top

@@ -101,6 +101,25 @@ def test_no_recompile_within_a_pad_length(smoke):
   assert im.traces == 2
 
 
+@pytest.mark.parametrize('frames,piece_frames,compiled', [
+    (0, 0, 0),      # no frames, nothing to run
+    (20, 0, 1),     # one pass, the first pad length
+    (50, 0, 1),     # one pass, the second
+    (333, 0, 2),    # windows: 64 each, the last one shorter
+    (100, 60, 1),   # pieces of 60 and 40 frames, both padded to 64
+])
+def test_prepare_compiles_what_logits_will_use(smoke, frames, piece_frames,
+                                               compiled):
+  config, _, variables, _ = smoke
+  im = engine.InferenceModel(config.model, variables, pad_lengths=(32, 64),
+                             piece_frames=piece_frames)
+  im.prepare(frames)
+  assert im.traces == compiled
+  im.logits(np.random.default_rng(4).random((3, 256, frames),
+                                            dtype=np.float32))
+  assert im.traces == compiled  # nothing left to compile
+
+
 def test_batch_mode_equals_train_mode_apply_per_piece(smoke):
   config, model, variables, running = smoke
   im = engine.InferenceModel(config.model, variables, pad_lengths=(64,),

@@ -13,6 +13,8 @@ import pytest
 import soundfile as sf
 
 from conftest import load_config
+from jaxmelody.apps import inputs
+from jaxmelody.apps import prefetch
 from jaxmelody.apps import write_files
 from jaxmelody.data import synth
 from jaxmelody import errors
@@ -162,17 +164,17 @@ def test_unwritable_output_folder_raises(setup, tmp_path):
 
 def test_folder_glob_and_list_expand_sorted(setup):
   folder = setup[2]
-  paths, problems = write_files.expand_audio(str(folder))
+  paths, problems = inputs.expand_audio(str(folder))
   names = [os.path.basename(p) for p in paths]
   assert names == sorted(names) and 'good.wav' in names and not problems
   assert all(n.endswith(('.wav', '.flac')) for n in names)
-  paths, _ = write_files.expand_audio(str(folder / 'rate*'))
+  paths, _ = inputs.expand_audio(str(folder / 'rate*'))
   assert [os.path.basename(p) for p in paths] == ['rate48k.wav', 'rate8k.flac']
-  paths, problems = write_files.expand_audio(f'{folder / "good.wav"},'
-                                         f'{folder / "zz*.wav"}')
+  paths, problems = inputs.expand_audio(f'{folder / "good.wav"},'
+                                        f'{folder / "zz*.wav"}')
   assert len(paths) == 1 and 'no file matches' in str(problems[0])
-  assert write_files.expand_audio('')[0] == [str(api.DEMO_AUDIO)]
-  assert write_files._stems(['a/x.wav', 'b/x.flac']) == ['x', 'x-2']
+  assert inputs.expand_audio('', default='d.wav')[0] == ['d.wav']
+  assert inputs.stems(['a/x.wav', 'b/x.flac']) == ['x', 'x-2']
 
 
 def test_demo_clip_is_bundled_and_default(setup, tmp_path):
@@ -200,6 +202,35 @@ def test_extract_melody_api(setup):
       from_path.voicing) == FEATURES.n_frames(len(samples))
   with pytest.raises(AttributeError):
     from_path.f0_hz = None  # frozen
+
+
+def test_prepare_leaves_nothing_to_compile_and_results_unchanged(setup):
+  config, ckpt, _ = setup
+  # A fresh model, so that the clip's pad lengths are not compiled yet.
+  model = api.get_model(config.copy_and_resolve_references(), ckpt)
+  samples = synth.synthesize(6, 6.0).audio  # 374 frames: windows
+  before = api.melody_of(samples, model)[0].f0_hz
+  fresh = api.engine.InferenceModel(config.model, model.variables,
+                                    pad_lengths=config.eval.pad_lengths)
+  api.prepare(fresh, len(samples))
+  traces = fresh.traces
+  assert traces >= 1
+  np.testing.assert_array_equal(api.melody_of(samples, fresh)[0].f0_hz,
+                                before)
+  assert fresh.traces == traces
+
+
+def test_prefetching_loader_writes_the_same_files(setup, tmp_path):
+  config, _, audio = setup
+  names = [str(audio / n) for n in ('good.wav', 'stereo44k.wav', 'text.wav')]
+  assert run(setup, ','.join(names), tmp_path / 'plain') == 1
+  with prefetch.AudioLoader(names, res_type=config.data.res_type,
+                            worker=False) as loader:
+    assert run(setup, ','.join(names), tmp_path / 'ahead',
+               loader=loader) == 1
+  for stem in ('good', 'stereo44k'):
+    assert ((tmp_path / 'plain' / f'{stem}.csv').read_text()
+            == (tmp_path / 'ahead' / f'{stem}.csv').read_text())
 
 
 def test_csv_loads_with_mir_eval_numpy_and_pandas(setup, tmp_path):

@@ -8,6 +8,8 @@ Modules:
   write_files: the melodies of many files written as CSV, MIDI, pictures and
     sounds; the one implementation behind ``jaxmelody`` and
     ``run.py --mode=predict``.
+  inputs: the files a command was asked for, and their output stems.
+  prefetch: audio decoded in a second process, ahead of the model.
   plots: the spectrum with the melody over it, and the melody as sound.
   midi: the melody as MIDI notes.
   stream_cli: ``jaxmelody --stream``, a live stream frame by frame.

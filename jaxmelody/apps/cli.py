@@ -101,17 +101,17 @@ def predict(config, audio, *, output_dir: str = 'melody_out',
             plot: bool = False, sonify: bool = False, midi: bool = False,
             confidence: bool = False, decoder: str | None = None,
             voicing_threshold: float | None = None, checkpoint=None,
-            workdir=None) -> int:
+            workdir=None, loader=None) -> int:
   """Writes the melodies of audio files: ``jaxmelody`` and ``--mode=predict``.
 
   Args:
     config: the full config; its ``eval.decoder`` and
       ``eval.voicing_threshold`` (0 = the decoder's own decision) apply
       where ``decoder`` and ``voicing_threshold`` are None.
-    audio: files, folders or globs (see ``write_files.expand_audio``);
+    audio: files, folders or globs (see ``inputs.expand_audio``);
       empty = the bundled demo clip.
-    output_dir, plot, sonify, midi, confidence, checkpoint, workdir: see
-      ``write_files.run_predict``.
+    output_dir, plot, sonify, midi, confidence, checkpoint, workdir, loader:
+      see ``write_files.run_predict``.
     decoder: 'argmax' or 'viterbi', or None.
     voicing_threshold: P in (0, 1), or None.
 
@@ -126,7 +126,7 @@ def predict(config, audio, *, output_dir: str = 'melody_out',
       decoder=decoder or config.eval.decoder,
       voicing_threshold=(voicing_threshold if voicing_threshold is not None
                          else config.eval.voicing_threshold or None),
-      checkpoint=checkpoint, workdir=workdir)
+      checkpoint=checkpoint, workdir=workdir, loader=loader)
 
 
 def main(argv=None) -> int:
@@ -140,13 +140,22 @@ def main(argv=None) -> int:
     runtime.quiet_libraries()
 
   def run():
-    from jaxmelody.inference import api  # pylint: disable=g-import-not-at-top
-    return predict(api.default_config(), args.inputs,
-                   output_dir=args.output_dir, plot=args.plot,
-                   sonify=args.sonify, midi=args.midi,
-                   confidence=args.confidence, decoder=args.decoder,
-                   voicing_threshold=args.voicing_threshold,
-                   checkpoint=args.checkpoint)
+    # pylint: disable=g-import-not-at-top
+    # The files start decoding in a second process before JAX is imported
+    # (prefetch.py); the loader checks the resampler the config asks for.
+    from jaxmelody import default_config
+    from jaxmelody.apps import inputs
+    from jaxmelody.apps import prefetch
+    with prefetch.AudioLoader(
+        inputs.expand_audio(args.inputs)[0],
+        res_type=default_config.get_config().data.res_type) as loader:
+      from jaxmelody.inference import api
+      return predict(api.default_config(), args.inputs,
+                     output_dir=args.output_dir, plot=args.plot,
+                     sonify=args.sonify, midi=args.midi,
+                     confidence=args.confidence, decoder=args.decoder,
+                     voicing_threshold=args.voicing_threshold,
+                     checkpoint=args.checkpoint, loader=loader)
 
   return errors.exit_status(run, interrupted=INTERRUPTED)
 

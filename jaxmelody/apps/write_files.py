@@ -19,7 +19,6 @@ One bad file among several is reported and skipped; the others are written.
 """
 
 import dataclasses
-import glob
 import os
 import pathlib
 import sys
@@ -29,51 +28,15 @@ import time
 import soundfile as sf
 import tqdm
 
+from jaxmelody.apps import inputs
 from jaxmelody.atomic import atomic_path
 from jaxmelody import errors
 from jaxmelody.frontend import audio as audio_lib
 from jaxmelody.frontend.feature_config import FEATURES
 from jaxmelody.inference.api import DEMO_AUDIO, Decoding, get_model, melody_of
+from jaxmelody.inference.api import prepare
 from jaxmelody.inference.api import real_time
 from jaxmelody.inference import decoding
-
-
-def expand_audio(spec):
-  """Turns ``--audio`` (or the command's arguments) into file paths.
-
-  Args:
-    spec: a file, a folder (its audio files, sorted), a glob, or a comma-
-      separated list of those; or a list of such items (taken whole, so a
-      name may contain a comma); empty = the bundled demo clip.
-
-  Returns:
-    (paths, problems): paths to try (a missing file is kept, so it fails
-    with its own message later) and an AudioError per item that named
-    nothing.
-  """
-  if isinstance(spec, (list, tuple)):
-    items = [str(s) for s in spec] or [str(DEMO_AUDIO)]
-  else:
-    items = [s.strip() for s in (spec or str(DEMO_AUDIO)).split(',')]
-  paths, problems = [], []
-  for item in filter(None, items):
-    if os.path.isdir(item):
-      found = sorted(os.path.join(item, name) for name in os.listdir(item)
-                     if name.lower().endswith(audio_lib.AUDIO_EXTENSIONS)
-                     and os.path.isfile(os.path.join(item, name)))
-      if not found:
-        problems.append(errors.AudioError(
-            f'{item}: folder holds no audio files (looked for '
-            f'{", ".join(audio_lib.AUDIO_EXTENSIONS)})'))
-      paths.extend(found)
-    elif glob.has_magic(item) and not os.path.exists(item):
-      found = sorted(p for p in glob.glob(item) if os.path.isfile(p))
-      if not found:
-        problems.append(errors.AudioError(f'{item}: no file matches'))
-      paths.extend(found)
-    else:
-      paths.append(item)
-  return paths, problems
 
 
 def _check_writable(output_dir: str) -> None:
@@ -126,9 +89,14 @@ class Outputs:
 
 
 def _predict_file(path, stem, model, output_dir, *, outputs: Outputs,
-                  how: Decoding, res_type):
+                  how: Decoding, res_type, loader):
   """Writes the outputs of one file; returns its duration in seconds."""
-  samples = audio_lib.load_audio(path, res_type=res_type)
+  if loader:
+    # While the loader's worker decodes the file, get ready for its length.
+    prepare(model, _samples_at_16k(path), how)
+    samples = loader.load(path, res_type)
+  else:
+    samples = audio_lib.load_audio(path, res_type=res_type)
   melody, cfp = melody_of(samples, model, how)
   base = os.path.join(output_dir, stem)
   _write_csv(base + '.csv', melody.times, melody.f0_hz, 'f0_hz')
@@ -156,14 +124,13 @@ def _predict_file(path, stem, model, output_dir, *, outputs: Outputs,
   return len(samples) / FEATURES.sample_rate
 
 
-def _stems(paths):
-  """Output stems, made unique (``x``, ``x-2``, ...) when two inputs clash."""
-  seen, stems = {}, []
-  for path in paths:
-    stem = pathlib.Path(path).stem
-    seen[stem] = seen.get(stem, 0) + 1
-    stems.append(stem if seen[stem] == 1 else f'{stem}-{seen[stem]}')
-  return stems
+def _samples_at_16k(path) -> int:
+  """The file's length at 16 kHz from its header; 0 if unknown."""
+  try:
+    info = sf.info(path)
+  except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError):
+    return 0  # not a format libsndfile reads (its decoding will tell)
+  return int(info.frames * FEATURES.sample_rate / info.samplerate)
 
 
 def _print_error(error) -> None:
@@ -175,12 +142,13 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
                 confidence: bool = False,
                 decoder: str = decoding.DEFAULT_DECODER,
                 voicing_threshold=None, checkpoint=None, workdir=None,
-                report=_print_error, progress: bool = True) -> int:
+                report=_print_error, progress: bool = True,
+                loader=None) -> int:
   """Extracts the melody of every file ``audio`` names (``--mode=predict``).
 
   Args:
     config: the full config.
-    audio: see ``expand_audio``; empty = the bundled demo clip.
+    audio: see ``inputs.expand_audio``; empty = the bundled demo clip.
     output_dir: folder for the outputs; empty = ``<workdir>/predict`` or
       ``./melody_out``.
     plot: also write ``<stem>.png``.
@@ -192,6 +160,8 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
     workdir: the run's workdir (its checkpoint is used when none is given).
     report: called with each bad file's error when there are several inputs.
     progress: show a progress bar over files (when there are several).
+    loader: a ``prefetch.AudioLoader`` decoding ``audio``'s files ahead;
+      None = each file decoded when its turn comes.
 
   Returns:
     0 when every file was processed, 1 when some failed (each reported).
@@ -203,7 +173,7 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
   how = Decoding(decoder, voicing_threshold)
   decoding.check(how.decoder, how.voicing_threshold)
   outputs = Outputs(plot, sonify, midi, confidence)
-  paths, problems = expand_audio(audio)
+  paths, problems = inputs.expand_audio(audio, default=str(DEMO_AUDIO))
   single = len(paths) + len(problems) == 1
   if not paths:
     named = audio if isinstance(audio, str) else ' '.join(map(str, audio))
@@ -222,10 +192,11 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
   res_type = config.data.res_type
   for path, stem in zip(tqdm.tqdm(paths, desc='predict', unit='file',
                                   disable=single or not progress),
-                        _stems(paths)):
+                        inputs.stems(paths)):
     try:
       audio_s += _predict_file(path, stem, model, output_dir,
-                               outputs=outputs, how=how, res_type=res_type)
+                               outputs=outputs, how=how, res_type=res_type,
+                               loader=loader)
       n_ok += 1
     except (errors.JaxMelodyError, OSError) as e:
       if isinstance(e, OSError):  # e.g. disk full while writing

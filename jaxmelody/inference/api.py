@@ -102,6 +102,26 @@ class Decoding:
   voicing_threshold: float | None = None
 
 
+def prepare(model, n_samples: int, how: Decoding = Decoding()) -> None:
+  """Gets ready for ``melody_of`` on ``n_samples`` of 16 kHz audio.
+
+  Compiles or loads from the caches what that clip will use (the CFP's
+  chunk program, the forward passes, numba's Viterbi loop) without
+  processing it: time a caller would otherwise spend waiting
+  (``write_files``: while the file decodes in a second process) instead
+  of on the clip's critical path. The results of ``melody_of`` do not
+  change.
+  """
+  n_frames = FEATURES.n_frames(n_samples)
+  if n_frames >= cfp_lib.DEFAULT_CHUNK_FRAMES:
+    # A long clip's CFP runs in chunks of one shape: load its program with
+    # one chunk of silence (shorter clips compile their own shape anyway).
+    cfp_lib.compute_cfp(np.zeros(
+        FEATURES.hop * (cfp_lib.DEFAULT_CHUNK_FRAMES + 1), np.float32))
+  model.prepare(n_frames)
+  decoding.prepare(n_frames, how.decoder)
+
+
 def melody_of(samples, model, how: Decoding = Decoding()
             ) -> tuple[Melody, np.ndarray]:
   """Melody and CFP [3, 256, T] of 16 kHz mono samples."""

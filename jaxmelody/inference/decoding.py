@@ -214,6 +214,18 @@ def _log_band(transition, max_move: int) -> np.ndarray:
                             np.arange(n_states)[None, :]], -np.inf)
 
 
+def prepare(n_frames: int, decoder: str) -> None:
+  """Loads what decoding a clip of ``n_frames`` will need, ahead of time.
+
+  Viterbi over a long clip runs numba's loop, whose start-up (import,
+  target set-up, the cached machine code) costs a fresh process 0.5-1 s;
+  a caller that would otherwise wait (for audio to decode) pays it now.
+  """
+  if decoder == 'viterbi' and _use_numba(n_frames):
+    _numba_loop()
+    viterbi_pitch(np.full((2, len(pitch.CLASS_HZ)), 1 / len(pitch.CLASS_HZ)))
+
+
 def _use_numba(n_steps: int) -> bool:
   """Whether a chain of ``n_steps`` frames runs in numba (same path)."""
   # Once numba is in the process (librosa's resampling loads it), its loop

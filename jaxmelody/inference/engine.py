@@ -154,37 +154,72 @@ class InferenceModel:
       jax.block_until_ready(self._forward(self.variables, x, np.int32(length),
                                           self.bn_inference == 'batch'))
 
+  def _pad_length(self, t: int) -> int:
+    """The smallest pad length that holds t frames (t <= the largest)."""
+    return next(n for n in self.pad_lengths if n >= t)
+
   def _run_padded(self, cfp: np.ndarray) -> np.ndarray:
     """One padded pass over cfp [3, 256, t], t <= the largest pad length.
 
     t is padded to the smallest pad length that holds it.
     """
     t = cfp.shape[-1]
-    length = next(n for n in self.pad_lengths if n >= t)
-    x = np.zeros((1, FEATURES.n_bins, length, 3), np.float32)
+    x = np.zeros((1, FEATURES.n_bins, self._pad_length(t), 3), np.float32)
     x[0, :, :t] = network.cfp_to_input(cfp)
     return np.asarray(self._forward(self.variables, x, np.int32(t),
                                     self.bn_inference == 'batch'))[:t]
 
+  def _windows(self, t: int):
+    """(lo, hi, start, stop) of each pass over a clip or piece of t frames.
+
+    A clip that fits the largest pad length is one pass (0, t, 0, t).
+    Longer ones are overlapping windows [lo, hi) that each keep only their
+    core [start, stop), whose outputs see the full receptive field (margin
+    frames each side), so joins are seamless with running averages. In
+    'batch' mode each window normalises with its own statistics (~33 s of
+    music with the default lengths): one pass over a whole song would need
+    memory in proportion to its length.
+    """
+    longest = self.pad_lengths[-1]
+    if t <= longest:
+      yield 0, t, 0, t
+      return
+    margin = self.radius
+    core = longest - 2 * margin
+    for start in range(0, t, core):
+      stop = min(start + core, t)
+      yield max(0, start - margin), min(t, stop + margin), start, stop
+
   def _run_whole(self, cfp: np.ndarray) -> np.ndarray:
     """Logits of one clip (or piece) as if it ran in a single pass."""
     t = cfp.shape[-1]
-    longest = self.pad_lengths[-1]
-    if t <= longest:
-      return self._run_padded(cfp)
-    # Overlapping windows: each keeps only its core, whose outputs see the
-    # full receptive field (margin frames each side), so joins are seamless
-    # with running averages. In 'batch' mode each window normalises with its
-    # own statistics (~33 s of music with the default lengths): one pass
-    # over a whole song would need memory in proportion to its length.
-    margin = self.radius
-    core = longest - 2 * margin
     out = np.empty((t, FEATURES.n_classes), np.float32)
-    for start in range(0, t, core):
-      stop = min(start + core, t)
-      lo, hi = max(0, start - margin), min(t, stop + margin)
+    for lo, hi, start, stop in self._windows(t):
       out[start:stop] = self._run_padded(cfp[..., lo:hi])[start - lo:stop - lo]
     return out
+
+  def _pieces(self, t: int):
+    """(start, stop) of each independent piece of a clip of t frames."""
+    step = self.piece_frames or max(t, 1)
+    return [(s, min(s + step, t)) for s in range(0, t, step)]
+
+  def prepare(self, n_frames: int) -> None:
+    """Compiles, or loads from the cache, the passes a clip will use.
+
+    Nothing runs: a caller that would otherwise wait (for audio to decode)
+    can pay the compilation then.
+
+    Args:
+      n_frames: the clip's length in frames.
+    """
+    batch_stats_mode = self.bn_inference == 'batch'
+    lengths = {self._pad_length(hi - lo)
+               for start, stop in self._pieces(n_frames)
+               for lo, hi, _, _ in self._windows(stop - start)}
+    for length in sorted(lengths):
+      x = jax.ShapeDtypeStruct((1, FEATURES.n_bins, length, 3), jnp.float32)
+      self._forward.lower(self.variables, x, np.int32(0),
+                          batch_stats_mode).compile()
 
   def logits(self, cfp) -> np.ndarray:
     """Per-frame logits of one clip.
@@ -203,9 +238,8 @@ class InferenceModel:
     t = cfp.shape[-1]
     if t == 0:
       return np.zeros((0, FEATURES.n_classes), np.float32)
-    step = self.piece_frames or t
-    logits = np.concatenate([self._run_whole(cfp[..., s:s + step])
-                             for s in range(0, t, step)])
+    logits = np.concatenate([self._run_whole(cfp[..., start:stop])
+                             for start, stop in self._pieces(t)])
     return piece_norm.silence_to_no_melody(logits, cfp)
 
   def melody(self, cfp):
