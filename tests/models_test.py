@@ -171,7 +171,8 @@ def test_variant_configs_change_only_their_fields(name, changes):
 # The final recipe (configs/dense10.py), the same for every Table III model.
 ALL740 = {'data.val_singers': (), 'train.lr_schedule': 'wsd',
           'train.decay_start_step': 2650, 'train.decay_steps': 3050,
-          'train.num_steps': 2800, 'train.checkpoint_every_steps': 50}
+          'train.num_steps': 2800, 'train.checkpoint_every_steps': 25,
+          'train.keep_checkpoints': 4}
 
 
 @pytest.mark.parametrize('name', ['dense10', 'dense20', 'densenet',
