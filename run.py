@@ -38,8 +38,10 @@ _WORKDIR = flags.DEFINE_string(
     'workdir', None, 'Checkpoints, TensorBoard logs and eval outputs.')
 _CHECKPOINT = flags.DEFINE_string(
     'checkpoint', None,
-    'eval/predict weights: a workdir, a checkpoint folder or the authors\' '
-    '.pkl; default: the workdir\'s latest, else the bundled pretrained model.')
+    'eval/predict/export weights: a workdir, a checkpoint folder or the '
+    'authors\' .pkl (several, comma-separated: their weight average); '
+    'default: the workdir\'s latest (export: its best validated step), else '
+    'the bundled pretrained model.')
 _AUDIO = flags.DEFINE_string(
     'audio', '', 'predict: a file, comma-separated files, a folder or a glob; '
     'default: the bundled demo clip.')

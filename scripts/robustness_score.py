@@ -23,8 +23,6 @@ training arms); ``inference`` scores the candidate inference defaults of
 import argparse
 import sys
 
-import jax
-import numpy as np
 import tqdm
 
 from jaxmelody.data import datasets
@@ -71,12 +69,6 @@ def choose(results, incumbent):
   return max(tied, key=lambda s: results[s]['score'])
 
 
-def average(trees):
-  """The leaf-wise mean of variable trees of one architecture."""
-  return jax.tree.map(lambda *leaves: np.mean(np.stack(leaves), axis=0),
-                      *trees)
-
-
 def _scores(model, source, settings, desc):
   """{setting: mean metrics over clips} of one set for one model."""
   rows = {s: [] for s in settings}
@@ -103,8 +95,7 @@ def main() -> int:
   default = (config.model.bn_inference, config.eval.decoder,
              config.eval.voicing_threshold or None)
   settings = CANDIDATES if args.settings == 'inference' else (default,)
-  variables = average([weights.resolve_variables(c or None, config)
-                       for c in args.checkpoint.split(',')])
+  variables = weights.resolve_variables(args.checkpoint or None, config)
   per_set = {}
   for bn in sorted({s[0] for s in settings}):
     config.model.bn_inference = bn

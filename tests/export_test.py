@@ -118,6 +118,17 @@ def test_exports_a_given_step(workdir, tmp_path):
   assert scores['step'] == 6 and scores['validation'] is None
 
 
+def test_exports_the_weight_average_of_given_steps(workdir, tmp_path):
+  steps = workdir / 'checkpoints'
+  _, scores = export.export_workdir(
+      _config(), workdir, checkpoint=f'{steps / "6"},{steps / "2"}',
+      output_dir=tmp_path / 'out')
+  np.testing.assert_array_equal(_exported_w(tmp_path / 'out'),
+                                np.full(3, 4.0))
+  assert scores['step'] == 6 and scores['validation'] is None
+  assert scores['selected_by'] == 'weight average of steps 2, 6 (given)'
+
+
 def test_default_output_is_the_bundled_pretrained_folder(workdir,
                                                          monkeypatch,
                                                          tmp_path):

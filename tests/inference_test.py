@@ -192,3 +192,31 @@ def test_resolve_variables(smoke, tmp_path):
   wrong = load_config('dense10')
   with pytest.raises(errors.CheckpointError, match='does not fit'):
     weights.resolve_variables(str(folder), wrong)
+
+
+def test_checkpoints_separated_by_commas_are_their_weight_average(
+    smoke, tmp_path):
+  config, model, variables, _ = smoke
+  other = random_variables(model, seed=1)
+  folders = []
+  for name, tree in (('a', variables), ('b', other)):
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / 'variables.msgpack').write_bytes(
+        flax.serialization.msgpack_serialize(jax.device_get(tree)))
+    folders.append(str(folder))
+  mean = weights.resolve_variables(','.join(folders), config)
+  for got, a, b in zip(jax.tree.leaves(mean), jax.tree.leaves(variables),
+                       jax.tree.leaves(other)):
+    np.testing.assert_allclose(got, (np.asarray(a) + np.asarray(b)) / 2,
+                               rtol=1e-6)
+  with pytest.raises(errors.CheckpointError, match='does not exist'):
+    weights.resolve_variables(f'{folders[0]},{tmp_path / "nope"}', config)
+
+
+def test_average_is_the_leafwise_mean():
+  a = {'params': {'w': [1.0, 2.0]}, 'batch_stats': {'m': 4.0}}
+  b = {'params': {'w': [3.0, 6.0]}, 'batch_stats': {'m': 0.0}}
+  mean = weights.average_variables([a, b])
+  assert list(mean['params']['w']) == [2.0, 4.0]
+  assert float(mean['batch_stats']['m']) == 2.0

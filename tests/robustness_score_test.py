@@ -37,11 +37,3 @@ def test_a_full_tie_keeps_the_incumbent(rule):
 def test_candidates_are_the_declared_twelve_with_the_default_first(rule):
   assert len(rule.CANDIDATES) == len(set(rule.CANDIDATES)) == 12
   assert rule.CANDIDATES[0] == RUNNING
-
-
-def test_average_is_the_leafwise_mean(rule):
-  a = {'params': {'w': [1.0, 2.0]}, 'batch_stats': {'m': 4.0}}
-  b = {'params': {'w': [3.0, 6.0]}, 'batch_stats': {'m': 0.0}}
-  mean = rule.average([a, b])
-  assert list(mean['params']['w']) == [2.0, 4.0]
-  assert float(mean['batch_stats']['m']) == 2.0

@@ -4,8 +4,10 @@
 {'params', 'batch_stats'}: a named checkpoint (a workdir, an orbax step
 folder, a pretrained folder with ``variables.msgpack`` or the authors'
 ``.pkl``), else the workdir's latest step, else the bundled pretrained
-model in ``PRETRAINED_DIR/<config.model.name>/``. Whatever it loads must fit
-``config.model`` exactly, or it says which array does not.
+model in ``PRETRAINED_DIR/<config.model.name>/``; several checkpoints
+separated by commas are one model, their weight average
+(``average_variables``). Whatever it loads must fit ``config.model``
+exactly, or it says which array does not.
 """
 
 import os
@@ -86,12 +88,23 @@ def _load(path: str):
       'folder with variables.msgpack or the authors\' .pkl)')
 
 
+def average_variables(trees) -> dict[str, Any]:
+  """The leaf-wise mean of variable trees of one architecture.
+
+  The weight average of a run's last checkpoints (e.g. those of its
+  learning-rate decay): parameters and BatchNorm statistics alike.
+  """
+  return jax.tree.map(lambda *leaves: np.mean(np.stack(leaves), axis=0),
+                      *trees)
+
+
 def resolve_variables(checkpoint, config, workdir=None) -> dict[str, Any]:
   """Finds the weights eval/predict should use.
 
   Args:
     checkpoint: a workdir, an orbax checkpoint folder, a pretrained-style
-      folder (variables.msgpack), the authors' ``.pkl``, or None/'' for the
+      folder (variables.msgpack), the authors' ``.pkl``, several of those
+      separated by commas (their weight average), or None/'' for the
       workdir's latest checkpoint, else the bundled pretrained model.
     config: the full config (``config.model`` decides the architecture).
     workdir: the run's workdir, or None.
@@ -103,10 +116,12 @@ def resolve_variables(checkpoint, config, workdir=None) -> dict[str, Any]:
     errors.CheckpointError: nothing found, unreadable, or the wrong model.
   """
   if checkpoint:
-    path = os.fspath(checkpoint)
-    if not os.path.exists(path):
-      raise errors.CheckpointError(f'{path}: checkpoint does not exist')
-    return _check_fits(_load(path), config.model, path)
+    paths = os.fspath(checkpoint).split(',')
+    for path in paths:
+      if not os.path.exists(path):
+        raise errors.CheckpointError(f'{path}: checkpoint does not exist')
+    trees = [_check_fits(_load(path), config.model, path) for path in paths]
+    return trees[0] if len(trees) == 1 else average_variables(trees)
   if workdir and _workdir_has_checkpoint(workdir):
     return _check_fits(_load(os.fspath(workdir)), config.model, workdir)
   bundled = PRETRAINED_DIR / str(config.model.name)

@@ -6,9 +6,10 @@
 the median training frames/s) to ``DIR`` (default
 ``jaxmelody/pretrained/<config.model.name>/``, where ``extract_melody`` and
 ``--mode=predict`` find it), from the step with the best validation OA (else
-the latest step), or the given step folder. With ``--evaluate`` it then
-evaluates the exported folder on ``config.eval.sets`` (the test sets by
-default) and records those scores and their protocol in ``info.json``
+the latest step), or the given step folder (several, comma-separated:
+their weight average, ``weights.average_variables``). With ``--evaluate``
+it then evaluates the exported folder on ``config.eval.sets`` (the test
+sets by default) and records those scores and their protocol in ``info.json``
 (``scores.test``), so the bundle carries its test figures beside its
 validation ones; they are recorded, never used to choose the step.
 
@@ -81,22 +82,28 @@ def training_summary(scalars) -> dict[str, Any]:
           'validation': dict(sorted(validation.items()))}
 
 
-def _choose_step(workdir: pathlib.Path, config, checkpoint):
-  """(step folder, step, how it was chosen)."""
+def _choose_steps(workdir: pathlib.Path, config, checkpoint):
+  """(step folders, step, how they were chosen); several are averaged."""
+  if checkpoint and ',' in str(checkpoint):
+    folders = [checkpoints.step_folder(pathlib.Path(c))
+               for c in str(checkpoint).split(',')]
+    steps = sorted(int(f.name) for f in folders)
+    return folders, steps[-1], ('weight average of steps '
+                                + ', '.join(map(str, steps)) + ' (given)')
   if checkpoint:
     folder = checkpoints.step_folder(pathlib.Path(checkpoint))
-    return folder, int(folder.name), 'given (--checkpoint)'
+    return [folder], int(folder.name), 'given (--checkpoint)'
   ckpts = checkpoints.TrainCheckpoints(workdir, config.train, create=False)
   try:
     best, latest = ckpts.best_step(), ckpts.latest_step()
   finally:
     ckpts.close()
   if best is not None:
-    return ckpts.directory / str(best), best, 'best validation OA'
+    return [ckpts.directory / str(best)], best, 'best validation OA'
   if latest is None:
     raise errors.CheckpointError(
         f'{workdir}: holds no checkpoint to export (train first)')
-  return ckpts.directory / str(latest), latest, 'latest (never validated)'
+  return [ckpts.directory / str(latest)], latest, 'latest (never validated)'
 
 
 def _provenance(workdir: pathlib.Path, config) -> dict[str, Any]:
@@ -123,7 +130,9 @@ def export_workdir(config, workdir, checkpoint=None, output_dir=None):
       (``workdir_config.trained_config``), so the exported config is the
       one the weights were trained with.
     workdir: the training workdir.
-    checkpoint: a step folder (or workdir) to export instead of the best.
+    checkpoint: a step folder (or workdir) to export instead of the best;
+      several separated by commas export their weight average (recorded
+      as the last step).
     output_dir: where to write; default
       ``jaxmelody/pretrained/<config.model.name>``.
 
@@ -139,14 +148,17 @@ def export_workdir(config, workdir, checkpoint=None, output_dir=None):
     raise errors.CheckpointError(
         f'{workdir}: not a training workdir (no {workdir_config.CONFIG_FILE})')
   config = workdir_config.trained_config(config, workdir)
-  folder, step, chosen = _choose_step(workdir, config, checkpoint)
+  folders, step, chosen = _choose_steps(workdir, config, checkpoint)
   summary = training_summary(read_scalars(workdir))
   scores = {'step': step, 'selected_by': chosen,
-            'validation': summary['validation'].get(step),
+            # An average's validation was never measured during training.
+            'validation': (summary['validation'].get(step)
+                           if len(folders) == 1 else None),
             'validation_singers': list(config.data.val_singers),
             'train_frames_per_s_median': summary['frames_per_s_median'],
             'trained_by': _provenance(workdir, config)}
-  variables = checkpoints.restore_variables(folder)
+  variables = weights.average_variables(
+      [checkpoints.restore_variables(f) for f in folders])
   out = pathlib.Path(output_dir) if output_dir else (
       weights.PRETRAINED_DIR / str(config.model.name))
   checkpoints.export_pretrained(variables, config, out, scores)
