@@ -24,13 +24,15 @@ decoding and writing the CSV.
 Beside them, measured in the same run (a subprocess of its own): the warm
 pipeline, ``extract_melody`` on the song with everything compiled, best of
 ``--repeats``; and the default (Viterbi) decoder alone on the song's logits
-(best of ``--repeats``), as a share of ``extract_melody``'s time, with
-librosa's dense Viterbi over the same pitch posteriors for comparison;
+(best of ``--repeats``), as a share of ``extract_melody``'s time, with its
+pitch chain in each of its loops (numba, numpy) and librosa's dense Viterbi
+over the same pitch posteriors for comparison;
 and what a fresh process pays that the warm pipeline does not (the
 interpreter, the command's imports, scipy.signal for resampling, numba for
-Viterbi on long clips), each in fresh processes. The command hides the
-last two: a second process decodes and resamples while it imports, and
-numba loads while it waits for that (``jaxmelody/apps/prefetch.py``).
+Viterbi once a process's chains are long), each in fresh processes. The
+command hides the second: a second process decodes and resamples while it
+imports (``jaxmelody/apps/prefetch.py``); a 3-minute song stays in numpy
+(``decoding._use_numba``).
 
 Prints the figures, then the issue's targets (second run of the demo
 <= 3 s; the song's second run within 1.3x of the warm pipeline; Viterbi
@@ -112,25 +114,33 @@ def warm_worker(path: str, repeats: int, checkpoint: str) -> dict:
   model = api.get_model(api.default_config(), checkpoint)
   samples = audio.load_audio(path)
   logits = model.logits(cfp.compute_cfp(samples))
-  decode_s, chain_s, dense_s = [], [], []
   probs = pitch.softmax(np.asarray(logits, np.float64), axis=-1)
   given = decoding.pitch_given_voiced(probs).T
+  decode_s, paths = [], {}
+  chain_s = {'numba': [], 'numpy': []}
+  # pylint: disable=protected-access
+  use_numba = decoding._use_numba  # librosa loaded numba: it runs by default
   for _ in range(repeats):
     start = time.perf_counter()
     f0, _ = decoding.decode(logits, decoder='viterbi')
     decode_s.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    banded = decoding.viterbi_pitch(probs)
-    chain_s.append(time.perf_counter() - start)
+    for loop in chain_s:  # each loop of the pitch chain on its own
+      decoding._use_numba = lambda n_steps, loop=loop: loop == 'numba'
+      start = time.perf_counter()
+      paths[loop] = decoding.viterbi_pitch(probs)
+      chain_s[loop].append(time.perf_counter() - start)
+    decoding._use_numba = use_numba
+  # pylint: enable=protected-access
   start = time.perf_counter()  # once: the dense product is the slow one
   dense = 1 + librosa.sequence.viterbi(given, decoding.pitch_transition())
-  dense_s.append(time.perf_counter() - start)
-  if not (np.array_equal(f0, melody.f0_hz) and np.array_equal(banded, dense)):
+  dense_s = time.perf_counter() - start
+  if not (np.array_equal(f0, melody.f0_hz)
+          and all(np.array_equal(path, dense) for path in paths.values())):
     raise SystemExit('decoders disagree: banded Viterbi is not librosa\'s')
   return {'audio_s': len(samples) / FEATURES.sample_rate,
-          'extract_s': min(extract_s),
-          'decode_s': min(decode_s), 'banded_s': min(chain_s),
-          'dense_s': min(dense_s)}
+          'frames': len(logits), 'extract_s': min(extract_s),
+          'decode_s': min(decode_s), 'numba_s': min(chain_s['numba']),
+          'numpy_s': min(chain_s['numpy']), 'dense_s': dense_s}
 
 
 # Start-up work a fresh process does and the warm pipeline does not, each
@@ -141,9 +151,10 @@ _START_UP = (
      'jaxmelody.apps.write_files'),
     ('scipy.signal (resampling to 16 kHz; the decoding worker imports it '
      'beside them)', 'import scipy.signal'),
-    ('numba and the cached Viterbi loop (loaded while the file decodes)',
+    ('numba and the cached Viterbi loop (which a process loads only once '
+     'its chains pass decoding._NUMPY_MAX_FRAMES)',
      "from jaxmelody.inference import decoding; "
-     "decoding.prepare(5000, 'viterbi')"),
+     "decoding.prepare(10 ** 6, 'viterbi')"),
 )
 
 
@@ -229,13 +240,19 @@ def main() -> None:
   audio_s, extract_s = warm['audio_s'], warm['extract_s']
   share = warm['decode_s'] / extract_s
   ratio = walls['song'] / extract_s
+
+  def per_frame(key):
+    return (f'{warm[key]:.3f} s ({1e6 * warm[key] / warm["frames"]:.1f} us '
+            'per frame)')
+
   lines += [
       f'warm pipeline (extract_melody on the song, best of {args.repeats}): '
       f'{extract_s:.2f} s ({audio_s / extract_s:.1f}x real time)',
       f'viterbi decode (pitch and voicing chains, best of {args.repeats}): '
       f'{warm["decode_s"]:.3f} s = {100 * share:.1f}% of extract_melody; '
-      f'pitch chain banded {warm["banded_s"]:.3f} s, librosa dense '
-      f'{warm["dense_s"]:.3f} s (the same path)',
+      'pitch chain: banded in numba ' + per_frame('numba_s')
+      + ', banded in numpy ' + per_frame('numpy_s') + ', librosa dense '
+      + per_frame('dense_s') + ' (the same path)',
       f'song second run / warm pipeline: {ratio:.2f} '
       f'({walls["song"] - extract_s:.2f} s more)',
       f'start-up the warm pipeline does not pay (fresh process each, best of '

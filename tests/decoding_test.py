@@ -139,6 +139,27 @@ def test_short_clips_run_without_numba():
   subprocess.run([sys.executable, '-c', code], check=True)
 
 
+def test_numba_loads_once_the_process_has_decoded_enough_frames():
+  """A song in a fresh process stays in numpy; numba takes over once the
+  frames decoded so far would pass the break-even, and stays."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  code = ('import sys, numpy as np\n'
+          'from jaxmelody.inference import decoding\n'
+          'z = np.random.default_rng(0).normal(size=(11_250, 257))\n'
+          'decoding.decode(z, decoder="viterbi")  # 3 minutes\n'
+          'assert "numba" not in sys.modules\n'
+          'decoding._NUMPY_MAX_FRAMES = 30_000  # the rest: 2 more songs\n'
+          'decoding.decode(z, decoder="viterbi")\n'
+          'assert "numba" not in sys.modules\n'
+          'decoding.prepare(len(z), "viterbi")  # the third would pass it\n'
+          'assert "numba" in sys.modules\n'
+          'loop = decoding._numba_loop()\n'
+          'decoding.decode(z[:300], decoder="viterbi")\n'
+          'assert len(loop.signatures) == 1, loop.signatures\n')
+  subprocess.run([sys.executable, '-c', code], check=True)
+
+
 def test_prepare_loads_numba_only_where_decoding_will_use_it():
   """In a fresh process: a short clip or argmax loads nothing; a long
   clip under Viterbi has numba's loop compiled (or loaded) beforehand."""

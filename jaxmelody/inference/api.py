@@ -106,11 +106,11 @@ def prepare(model, n_samples: int, how: Decoding = Decoding()) -> None:
   """Gets ready for ``melody_of`` on ``n_samples`` of 16 kHz audio.
 
   Compiles or loads from the caches what that clip will use (the CFP's
-  chunk program, the forward passes, numba's Viterbi loop) without
-  processing it: time a caller would otherwise spend waiting
-  (``write_files``: while the file decodes in a second process) instead
-  of on the clip's critical path. The results of ``melody_of`` do not
-  change.
+  chunk program, the forward passes, numba's Viterbi loop once the process
+  has decoded enough to use it) without processing it: time a caller would
+  otherwise spend waiting (``write_files``: while the file decodes in a
+  second process) instead of on the clip's critical path. The results of
+  ``melody_of`` do not change.
   """
   n_frames = FEATURES.n_frames(n_samples)
   if n_frames >= cfp_lib.DEFAULT_CHUNK_FRAMES:

@@ -20,7 +20,8 @@ librosa stays the reference of the tests but is not imported here:
 ``librosa.sequence`` pulls in scipy.signal and librosa.util's numba ufuncs,
 about 1.3 s of a fresh ``jaxmelody`` process's start-up. The priors and
 the log terms are librosa's arithmetic, so the paths are identical. For
-the same reason numba is imported only for long clips (``_use_numba``).
+the same reason numba is loaded only once a process has decoded enough
+frames to gain from it (``_use_numba``).
 """
 
 import functools
@@ -47,10 +48,15 @@ VITERBI_SWITCH = 0.02
 # librosa's epsilon in every log(x + epsilon): ``librosa.util.tiny`` of the
 # float64 arrays it is added to.
 _TINY = np.finfo(np.float64).tiny
-# Chains longer than this (frames; 4096 = 65 s) run in numba: its start-up
-# (import, target set-up, loading the cached loop: 0.5-1 s in a fresh
-# process) then costs less than the numpy loop's ~20 us per frame.
-_NUMPY_MAX_FRAMES = 4096
+# The pitch chain's loop runs in numpy (~19 us per frame) or in numba (~6
+# us per frame, after a start-up of ~0.6 s in a fresh process: import,
+# target set-up, loading the cached machine code); benchmarks/
+# time_to_melody.py prints all three. A process runs numpy until its
+# chains would total this many frames (0.6 s / 13 us; 12 min of audio),
+# then numba: never more than twice the cheaper choice in hindsight, and a
+# single song in a fresh process skips numba's start-up.
+_NUMPY_MAX_FRAMES = 45_000
+_numpy_frames = 0  # frames this process has decoded with the numpy loop
 
 
 def check(decoder: str, voicing_threshold) -> None:
@@ -217,9 +223,10 @@ def _log_band(transition, max_move: int) -> np.ndarray:
 def prepare(n_frames: int, decoder: str) -> None:
   """Loads what decoding a clip of ``n_frames`` will need, ahead of time.
 
-  Viterbi over a long clip runs numba's loop, whose start-up (import,
-  target set-up, the cached machine code) costs a fresh process 0.5-1 s;
-  a caller that would otherwise wait (for audio to decode) pays it now.
+  Viterbi runs numba's loop once a process's chains are long enough
+  (``_use_numba``); its start-up (import, target set-up, the cached machine
+  code) costs a fresh process 0.5-1 s, which a caller that would otherwise
+  wait (for audio to decode) pays now.
   """
   if decoder == 'viterbi' and _use_numba(n_frames):
     _numba_loop()
@@ -230,13 +237,16 @@ def _use_numba(n_steps: int) -> bool:
   """Whether a chain of ``n_steps`` frames runs in numba (same path)."""
   # Once numba is in the process (librosa's resampling loads it), its loop
   # is the cheaper one at any length.
-  return n_steps > _NUMPY_MAX_FRAMES or 'numba' in sys.modules
+  return ('numba' in sys.modules
+          or _numpy_frames + n_steps > _NUMPY_MAX_FRAMES)
 
 
 def _viterbi_loop(log_prob, band, log_zero, log_p_init, max_move):
   """``_banded_viterbi_loop``, in numba or in numpy (identical paths)."""
+  global _numpy_frames  # pylint: disable=global-statement
   if _use_numba(len(log_prob)):
     return _numba_loop()(log_prob, band, log_zero, log_p_init, max_move)
+  _numpy_frames += len(log_prob)
   return _banded_viterbi_numpy(log_prob, band, log_zero, log_p_init,
                                max_move)
 
