@@ -32,7 +32,7 @@ interpreter, the command's imports, scipy.signal for resampling, numba for
 Viterbi once a process's chains are long), each in fresh processes. The
 command hides the second: a second process decodes and resamples while it
 imports (``jaxmelody/apps/prefetch.py``); a 3-minute song stays in numpy
-(``decoding._use_numba``).
+(``viterbi_loops.uses_numba``).
 
 Prints the figures, then the issue's targets (second run of the demo
 <= 3 s; the song's second run within 1.3x of the warm pipeline; Viterbi
@@ -104,6 +104,7 @@ def warm_worker(path: str, repeats: int, checkpoint: str) -> dict:
   from jaxmelody.frontend import pitch
   from jaxmelody.inference import api
   from jaxmelody.inference import decoding
+  from jaxmelody.inference import viterbi_loops
   checkpoint = checkpoint or None
   api.extract_melody(path, checkpoint=checkpoint)  # compile everything
   extract_s = []
@@ -118,19 +119,17 @@ def warm_worker(path: str, repeats: int, checkpoint: str) -> dict:
   given = decoding.pitch_given_voiced(probs).T
   decode_s, paths = [], {}
   chain_s = {'numba': [], 'numpy': []}
-  # pylint: disable=protected-access
-  use_numba = decoding._use_numba  # librosa loaded numba: it runs by default
+  uses_numba = viterbi_loops.uses_numba  # librosa loaded numba: it runs
   for _ in range(repeats):
     start = time.perf_counter()
     f0, _ = decoding.decode(logits, decoder='viterbi')
     decode_s.append(time.perf_counter() - start)
     for loop in chain_s:  # each loop of the pitch chain on its own
-      decoding._use_numba = lambda n_steps, loop=loop: loop == 'numba'
+      viterbi_loops.uses_numba = lambda n_steps, loop=loop: loop == 'numba'
       start = time.perf_counter()
       paths[loop] = decoding.viterbi_pitch(probs)
       chain_s[loop].append(time.perf_counter() - start)
-    decoding._use_numba = use_numba
-  # pylint: enable=protected-access
+    viterbi_loops.uses_numba = uses_numba
   start = time.perf_counter()  # once: the dense product is the slow one
   dense = 1 + librosa.sequence.viterbi(given, decoding.pitch_transition())
   dense_s = time.perf_counter() - start
@@ -152,7 +151,7 @@ _START_UP = (
     ('scipy.signal (resampling to 16 kHz; the decoding worker imports it '
      'beside them)', 'import scipy.signal'),
     ('numba and the cached Viterbi loop (which a process loads only once '
-     'its chains pass decoding._NUMPY_MAX_FRAMES)',
+     'its chains pass viterbi_loops._NUMPY_MAX_FRAMES)',
      "from jaxmelody.inference import decoding; "
      "decoding.prepare(10 ** 6, 'viterbi')"),
 )

@@ -120,3 +120,14 @@ def dense10_weights(tmp_path_factory, save_random_weights):
   folder = tmp_path_factory.mktemp('dense10_weights')
   save_random_weights(default_config.get_config().model, folder)
   return folder
+
+
+@pytest.fixture(params=['numpy', 'numba'])
+def loop(request, monkeypatch):
+  """Runs a test with each of the two Viterbi loops (numpy for short clips
+  in a fresh process, numba for long ones): both must be librosa's."""
+  # pylint: disable-next=g-import-not-at-top
+  from jaxmelody.inference import viterbi_loops
+  monkeypatch.setattr(viterbi_loops, 'uses_numba',
+                      lambda n_steps: request.param == 'numba')
+  return request.param

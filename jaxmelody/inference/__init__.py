@@ -11,6 +11,8 @@ Modules:
     caller.
   piece_norm: per-piece BatchNorm and digital silence.
   decoding: per-frame scores to a melody (argmax, threshold or Viterbi).
+  viterbi: librosa's two Viterbi paths, cheaper (banded, two-state).
+  viterbi_loops: the banded chain's loop in numpy or numba, and which runs.
   weights: which weights eval, predict and the API run with, and their
     checks.
   evaluate: whole-track scores with mir_eval, the mean over clips.
