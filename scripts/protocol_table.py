@@ -14,7 +14,11 @@ Two modes:
   from our runs, ``ROOT/<model>/<protocol>/`` for the four models under our
   default protocol (``ours``) and the paper's (``paper``: their MIR-1K label
   timing, per-piece BatchNorm, argmax), each model followed by the paper's
-  Table III row. A model not evaluated yet prints as a row of ``-``.
+  Table III row. A model not evaluated yet prints as a row of ``-``. A
+  second table follows: each model's OA minus dense10's under the same
+  protocol, paired over the same clips (track ids), with the bootstrap
+  interval of the mean difference; two models find the same clips hard, so
+  this interval is the one to read when asking whether they differ.
 
 Usage:
   python scripts/protocol_table.py OUT
@@ -81,6 +85,15 @@ def bootstrap_ci(values, *, resamples: int = RESAMPLES, seed: int = SEED,
   tail = 100.0 * (1.0 - level) / 2.0
   lo, hi = np.percentile(means, [tail, 100.0 - tail])
   return float(lo), float(hi)
+
+
+def read_clip_oa(folder: pathlib.Path, name: str):
+  """{track id: OA} from ``folder/eval/<name>.csv``, or None without it."""
+  rows = folder / 'eval' / f'{name}.csv'
+  if not rows.is_file():
+    return None
+  with open(rows, encoding='utf-8', newline='') as f:
+    return {row['track_id']: float(row['OA']) for row in csv.DictReader(f)}
 
 
 def read_set(folder: pathlib.Path, name: str):
@@ -168,6 +181,41 @@ def table3_rows(root: pathlib.Path) -> list[str]:
   return lines
 
 
+def paired_rows(root: pathlib.Path, base: str = 'dense10') -> list[str]:
+  """Each model's OA minus ``base``'s, paired over clips, per protocol.
+
+  A cell is the mean per-clip difference in OA points and its 95% bootstrap
+  interval (the same resampling as ``bootstrap_ci``); ``-`` where either
+  model lacks the set's per-clip CSV.
+
+  Raises:
+    ValueError: the two models' CSVs do not hold the same clips.
+  """
+  lines = [f'| OA difference, paired over clips | protocol | MIR-1K test '
+           '| ADC2004 test |', '|---|---|---|---|']
+  extra = sorted(p.name for p in root.iterdir()
+                 if p.is_dir() and p.name not in MODELS)
+  for model in (*MODELS, *extra):
+    if model == base:
+      continue
+    for protocol, title in PROTOCOLS:
+      cells = []
+      for name in SETS:
+        ours = read_clip_oa(root / model / protocol, name)
+        theirs = read_clip_oa(root / base / protocol, name)
+        if ours is None or theirs is None:
+          cells.append('-')
+          continue
+        if ours.keys() != theirs.keys():
+          raise ValueError(f'{root / model / protocol}: {name} holds other '
+                           f'clips than {base}\'s')
+        diff = [ours[k] - theirs[k] for k in sorted(ours)]
+        lo, hi = bootstrap_ci(diff)
+        cells.append(f'{np.mean(diff):+.2f} [{lo:+.2f}, {hi:+.2f}]')
+      lines.append(f'| {model} - {base} | {title} | {" | ".join(cells)} |')
+  return lines
+
+
 def main(argv) -> int:
   args = argv[1:]
   table3 = args[:1] == ['--table3']
@@ -178,7 +226,9 @@ def main(argv) -> int:
           'folder)', file=sys.stderr)
     return 2
   try:
-    lines = (table3_rows if table3 else rows)(pathlib.Path(args[0]))
+    root = pathlib.Path(args[0])
+    lines = ([*table3_rows(root), '', *paired_rows(root)] if table3
+             else rows(root))
   except ValueError as e:
     print(f'error: {e}', file=sys.stderr)
     return 1

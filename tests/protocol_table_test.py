@@ -154,3 +154,28 @@ def test_table3_rows_absent_models_and_the_papers_rows(table, tmp_path):
                       '- / - / - / - / 87.04 | - / - / - / - / 80.67 |')
   assert lines[5].endswith('| - | - |') and lines[6].endswith('| - | - |')
   assert all(line.endswith('| - | - |') for line in lines[8:14])
+
+
+def test_paired_rows_difference_from_dense10_over_the_same_clips(
+    table, tmp_path):
+  _clips(tmp_path / 'dense10' / 'ours', 'adc2004-test', TWELVE)
+  # Every clip 2 points better, save one 10 points worse: the paired mean
+  # is (11 * 2 - 10) / 12 = 1.0, whatever the clips' own spread.
+  shifted = [x + 2.0 for x in TWELVE[:11]] + [TWELVE[11] - 10.0]
+  _clips(tmp_path / 'densenet' / 'ours', 'adc2004-test', shifted)
+  lines = table.paired_rows(tmp_path)
+  assert lines[0].startswith('| OA difference, paired over clips |')
+  densenet = [line for line in lines
+              if line.startswith('| densenet - dense10 | ours')]
+  lo, hi = table.bootstrap_ci([2.0] * 11 + [-10.0])
+  assert densenet == [f'| densenet - dense10 | ours (running BN, Viterbi, centred '
+                      f'labels) | - | +1.00 [{lo:+.2f}, {hi:+.2f}] |']
+  # Models not evaluated print '-'; dense10 has no row against itself.
+  assert not any(line.startswith('| dense10 - ') for line in lines)
+  assert all(line.endswith('| - | - |') for line in lines
+             if line.startswith('| dense20'))
+  # Other clips than dense10's: an error naming the set, exit status 1.
+  _clips(tmp_path / 'dense20' / 'ours', 'adc2004-test', TWELVE[:11])
+  with pytest.raises(ValueError, match='adc2004-test holds other clips'):
+    table.paired_rows(tmp_path)
+  assert table.main(['protocol_table.py', '--table3', str(tmp_path)]) == 1
