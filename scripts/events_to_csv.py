@@ -6,7 +6,10 @@ binary event files. This reads every ``events.out.tfevents.*`` file of a
 workdir (TFRecord framing: length, its CRC, the ``Event`` protobuf, its
 CRC), writes ``scalars.csv`` (``step,tag,value``, one row per logged
 scalar, sorted by step and tag, the last value winning when a resumed run
-logged a step twice) and, with ``--remove``, deletes the event files.
+logged a step twice) and, with ``--remove``, deletes the event files. Rows
+already in ``scalars.csv`` are kept (the event files of earlier sittings,
+on other machines, are gone; their rows are not), the event files' values
+winning for the same step and tag.
 
   python scripts/events_to_csv.py training_runs/* [--remove]
 """
@@ -40,6 +43,10 @@ def convert(workdir: pathlib.Path, remove: bool) -> int:
   if not files:
     return 0
   rows = {}
+  if (workdir / 'scalars.csv').is_file():
+    with open(workdir / 'scalars.csv', newline='', encoding='utf-8') as f:
+      for row in csv.DictReader(f):
+        rows[(int(row['step']), row['tag'])] = float(row['value'])
   for path in files:  # names sort by creation time: later runs win
     for step, tag, value in read_scalars(path):
       rows[(step, tag)] = value

@@ -39,3 +39,18 @@ def test_scalars_of_two_sittings_become_one_csv(events, tmp_path):
 def test_a_workdir_without_events_is_left_alone(events, tmp_path):
   assert events.convert(tmp_path, remove=True) == 0
   assert not (tmp_path / 'scalars.csv').exists()
+
+
+def test_rows_of_earlier_sittings_in_the_csv_are_kept(events, tmp_path):
+  # A sitting on another machine left only its scalars.csv behind.
+  (tmp_path / 'scalars.csv').write_text(
+      'step,tag,value\n50,train/loss,2.5\n100,train/loss,9\n')
+  writer = tensorboardX.SummaryWriter(str(tmp_path))
+  for step in (100, 150):
+    writer.add_scalar('train/loss', step / 100, step)
+  writer.close()
+  assert events.convert(tmp_path, remove=False) == 3
+  # Step 100 is in both: the event file, the newer record, wins.
+  assert _rows(tmp_path / 'scalars.csv') == [
+      (50, 'train/loss', 2.5), (100, 'train/loss', 1.0),
+      (150, 'train/loss', 1.5)]
