@@ -14,6 +14,7 @@ import os
 import pathlib
 import platform
 import resource
+import sys
 import time
 
 import numpy as np
@@ -112,14 +113,19 @@ def peak_rss_mib() -> float:
 
 
 def bundled_name() -> str:
-  """'bundled dense10 step N' (the step from its info.json)."""
+  """'bundled dense10 step N, exported DATE' (from its info.json).
+
+  The date tells two bundles of the same step apart (the plain and the
+  robust all740 runs both stopped at 2,800).
+  """
   from jaxmelody.inference import weights  # pylint: disable=g-import-not-at-top
   info = weights.PRETRAINED_DIR / 'dense10' / 'info.json'
   try:
-    step = json.loads(info.read_text(encoding='utf-8'))['scores']['step']
+    info = json.loads(info.read_text(encoding='utf-8'))
+    step, created = info['scores']['step'], info['created'][:10]
   except (OSError, ValueError, KeyError):
-    step = '?'
-  return f'bundled dense10 step {step}'
+    step, created = '?', '?'
+  return f'bundled dense10 step {step}, exported {created}'
 
 
 def clip_logits(model, source, cache):
@@ -128,13 +134,20 @@ def clip_logits(model, source, cache):
   Args:
     model: an ``engine.InferenceModel``.
     source: a dataset of examples with 'cfp', 'times' and 'f0_hz'.
-    cache: an .npz file that keeps the logits between runs, or ''.
+    cache: an .npz file that keeps the logits between runs, or ''. It is
+      used only if it holds as many clips as ``source`` and the first
+      clip's logits are this model's (other weights: computed again).
   """
   import tqdm  # pylint: disable=g-import-not-at-top
   if cache and os.path.isfile(cache):
     with np.load(cache) as z:
-      return [(z[f'l{i}'], z[f't{i}'], z[f'r{i}'])
-              for i in range(int(z['n']))]
+      cached = [(z[f'l{i}'], z[f't{i}'], z[f'r{i}'])
+                for i in range(int(z['n']))]
+    if len(cached) == len(source) and np.allclose(
+        model.logits(source[0]['cfp']), cached[0][0], atol=1e-3):
+      return cached
+    print(f'note: {cache} holds the logits of other weights or clips; '
+          'computing them again', file=sys.stderr)
   clips = []
   for i in tqdm.trange(len(source), desc='logits', unit='clip'):
     example = source[i]
