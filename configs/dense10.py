@@ -21,8 +21,8 @@ Recipes (the text after ':'; the other model configs pass it on):
   256-frame crops), validation singers held out.
 - 'all740': all 740 MIR-1K ``train`` clips (nothing held out), the rate
   constant until step 2,650 and then decayed linearly towards 0 at 3,050,
-  stopped at 2,800: the decay branch that validated best (README,
-  "Status").
+  stopped at 2,800: the decay branch that validated best
+  (docs/training.md, "How the recipe was chosen").
 - 'select1400': the robustness selection's plain arm (issue 27): trains on
   ``fit`` (validation singers held out) with all740's decay shape halved:
   constant until step 1,325, decayed linearly towards 0 at 1,525, stopped
@@ -39,7 +39,7 @@ Recipes (the text after ':'; the other model configs pass it on):
   no-melody false alarms (docs/reproduction.md, "Decisions taken under the
   rule", decision 3).
 
-Measured (README, "Status"; percent OA, mean over clips):
+Measured (docs/reproduction.md; percent OA, mean over clips):
 
 - '': validation OA (abjones + amy, argmax) 80.0 to 86.2 between steps 200
   and 3,600; decayed from step 2,650 towards 0 at 3,050, 86.65 at 2,800.

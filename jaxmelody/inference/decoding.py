@@ -39,8 +39,10 @@ from jaxmelody.inference import viterbi_loops
 
 DECODERS = ('argmax', 'viterbi')
 # The default of predict, extract_melody, the commands and --mode=eval:
-# Viterbi, because it raised the bundled model's validation OA from 84.74
-# to 85.73 (README, Status). Validation during training keeps argmax.
+# Viterbi, because it raised validation OA on every checkpoint tried
+# (docs/training.md, "Inference options on validation") and the robustness
+# rule kept it (docs/reproduction.md). Validation during training keeps
+# argmax.
 DEFAULT_DECODER = 'viterbi'
 
 # Viterbi priors. A pitch may move up to this many classes (4 per semitone)
