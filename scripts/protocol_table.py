@@ -110,11 +110,11 @@ def read_set(folder: pathlib.Path, name: str):
   if not path.is_file():
     return None
   means = json.loads(path.read_text(encoding='utf-8'))
-  rows = folder / 'eval' / f'{name}.csv'
-  if not rows.is_file():
+  per_clip = read_clip_oa(folder, name)
+  if per_clip is None:
     return {'means': means, 'ci': None}
-  with open(rows, encoding='utf-8', newline='') as f:
-    oa = np.array([float(row['OA']) for row in csv.DictReader(f)])
+  rows = folder / 'eval' / f'{name}.csv'
+  oa = np.array(list(per_clip.values()))
   # The CSV rounds to 4 decimals; a larger gap means the two files were
   # written by different runs, and the interval would not be this mean's.
   if len(oa) != means.get('clips', len(oa)) or (
@@ -159,6 +159,12 @@ def rows(out: pathlib.Path) -> list[str]:
   return lines
 
 
+def _models(root: pathlib.Path) -> tuple[str, ...]:
+  """The four models, then any other model folder under ``root``."""
+  return (*MODELS, *sorted(p.name for p in root.iterdir()
+                           if p.is_dir() and p.name not in MODELS))
+
+
 def table3_rows(root: pathlib.Path) -> list[str]:
   """Table III: per model, our two protocols, then the paper's row.
 
@@ -167,9 +173,7 @@ def table3_rows(root: pathlib.Path) -> list[str]:
   """
   lines = ['| model | protocol | MIR-1K test | ADC2004 test |',
            '|---|---|---|---|']
-  extra = sorted(p.name for p in root.iterdir()
-                 if p.is_dir() and p.name not in MODELS)
-  for model in (*MODELS, *extra):
+  for model in _models(root):
     for protocol, title in PROTOCOLS:
       cells = [cell(read_set(root / model / protocol, s)) for s in SETS]
       lines.append(f'| {model} | {title} | {" | ".join(cells)} |')
@@ -193,9 +197,7 @@ def paired_rows(root: pathlib.Path, base: str = 'dense10') -> list[str]:
   """
   lines = [f'| OA difference, paired over clips | protocol | MIR-1K test '
            '| ADC2004 test |', '|---|---|---|---|']
-  extra = sorted(p.name for p in root.iterdir()
-                 if p.is_dir() and p.name not in MODELS)
-  for model in (*MODELS, *extra):
+  for model in _models(root):
     if model == base:
       continue
     for protocol, title in PROTOCOLS:
