@@ -1,7 +1,7 @@
-"""jaxmelody's command line: train, eval, predict, summary, build.
+"""jaxmelody's command line: train, eval, predict, summary, build, export.
 
   python run.py --config=configs/dense10.py [--config.train.batch_size=16] \
-      [--mode=train|eval|predict|summary|build] [--workdir=DIR]
+      [--mode=train|eval|predict|summary|build|export] [--workdir=DIR]
 
 All logic lives in the ``jaxmelody`` package; this file parses flags,
 dispatches a mode, and turns the project's errors into one ``error:`` line
@@ -24,6 +24,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from jaxmelody import errors
+from jaxmelody.apps import cli
 
 # No default file: ml_collections parses a default (and any overrides on the
 # command line) while the flag is defined, before errors can be reported.
@@ -46,8 +47,10 @@ _AUDIO = flags.DEFINE_string(
     'audio', '', 'predict: a file, comma-separated files, a folder or a glob; '
     'default: the bundled demo clip.')
 _OUTPUT_DIR = flags.DEFINE_string(
-    'output_dir', 'melody_out',
-    'predict: where <stem>.csv/.png/.wav/.mid go.')
+    'output_dir', '',
+    'predict: where <stem>.csv/.png/.wav/.mid go (default: <workdir>/predict, '
+    'else ./melody_out); export: the model folder to write (default: the '
+    'bundled jaxmelody/pretrained/<model name>).')
 _PLOT = flags.DEFINE_bool('plot', False, 'predict: also write <stem>.png.')
 _SONIFY = flags.DEFINE_bool(
     'sonify', False, 'predict: also write <stem>.melody.wav.')
@@ -77,7 +80,6 @@ def _build(config) -> int:
 def _predict(config) -> int:
   # The jaxmelody command's implementation; --config.eval.decoder and
   # --config.eval.voicing_threshold are its --decoder and --voicing-threshold.
-  from jaxmelody.apps import cli  # pylint: disable=g-import-not-at-top
   return cli.predict(
       config, _AUDIO.value, output_dir=_OUTPUT_DIR.value, plot=_PLOT.value,
       sonify=_SONIFY.value, midi=_MIDI.value, confidence=_CONFIDENCE.value,
@@ -88,7 +90,7 @@ def _export(config) -> int:
   from jaxmelody.training import export  # pylint: disable=g-import-not-at-top
   return export.main(
       config, _WORKDIR.value, _CHECKPOINT.value,
-      _OUTPUT_DIR.value if flags.FLAGS['output_dir'].present else None,
+      _OUTPUT_DIR.value or None,
       evaluate_sets=_EVALUATE.value)
 
 
@@ -106,7 +108,13 @@ def _train(config) -> int:
   if config.distributed:
     # Reads the coordinator address and process ids from the environment
     # (SLURM, TPU pods, or JAX_COORDINATOR_ADDRESS & co).
-    jax.distributed.initialize()
+    try:
+      jax.distributed.initialize()
+    except (RuntimeError, ValueError) as e:
+      raise errors.ConfigError(
+          f'--config.distributed: cannot join the other processes ({e}); '
+          'set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and '
+          'JAX_PROCESS_ID, or run under SLURM') from e
   logging.info('JAX process %d/%d, local devices: %s', jax.process_index(),
                jax.process_count(), jax.local_devices())
   train.train_and_evaluate(config, workdir)
@@ -115,6 +123,16 @@ def _train(config) -> int:
 
 _MODES = {'train': _train, 'eval': _eval, 'predict': _predict,
           'summary': _summary, 'build': _build, 'export': _export}
+
+# What a Ctrl-C leaves behind, per mode (errors.exit_status prints it).
+_INTERRUPTED = {
+    'train': 'the last saved checkpoint is kept; run again to resume',
+    'eval': 'per-clip CSVs already written are complete',
+    'predict': cli.INTERRUPTED,
+    'export': 'the earlier model folder, if any, is kept',
+    'build': 'nothing is left half built; the next use builds it again',
+    'summary': 'nothing more was done',
+}
 
 
 def _workdir(mode: str, why: str = '') -> str:
@@ -205,7 +223,7 @@ def main(argv):
   _set_verbosity()
   return errors.exit_status(
       lambda: _MODES[_MODE.value](_load_config()),
-      interrupted='the last saved checkpoint is kept')
+      interrupted=_INTERRUPTED[_MODE.value])
 
 
 if __name__ == '__main__':

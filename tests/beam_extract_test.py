@@ -52,6 +52,14 @@ def test_pipeline_writes_what_the_command_writes(songs, dense10_weights,
       'solo.csv', 'summary.csv', 'take-2.csv', 'take.csv']
 
 
+def test_stems_are_unique_over_all_paths_and_paths_taken_once():
+  named = beam_extract._unique_stems(  # pylint: disable=protected-access
+      ['gs://b/c/x-2.wav', 'gs://b/a/x.wav', 'gs://b/b/x.flac',
+       'gs://b/a/x.wav'])
+  assert named == [('gs://b/a/x.wav', 'x'), ('gs://b/b/x.flac', 'x-2'),
+                   ('gs://b/c/x-2.wav', 'x-2-2')]
+
+
 @pytest.mark.parametrize('argv,message', [
     (['--output=x'], 'no input'),
     (['--output=x', '--input=a.wav', '--batch_size=0'], 'batch_size'),

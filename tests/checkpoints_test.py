@@ -20,6 +20,7 @@ import pytest
 
 from jaxmelody.data import input_pipeline
 from jaxmelody.errors import CheckpointError
+from jaxmelody.errors import ConfigError
 from jaxmelody.inference import weights
 from jaxmelody.training import checkpoints
 
@@ -124,6 +125,32 @@ def test_pretrained_round_trip_and_errors(tmp_path):
   (tmp_path / 'm' / 'variables.msgpack').write_bytes(b'\x93garbage')
   with pytest.raises(CheckpointError, match='corrupt'):
     weights.load_pretrained(tmp_path / 'm')
+
+
+def test_export_replaces_a_model_whole_or_not_at_all(tmp_path):
+  variables = jax.device_get({k: v for k, v in _state(4.0).items()
+                              if k in ('params', 'batch_stats')})
+  config = ml_collections.ConfigDict({'model': {'name': 'tiny'}})
+  out = tmp_path / 'm'
+  checkpoints.export_pretrained(variables, config, out, scores={'v': 1})
+  before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+  class Broken(ml_collections.ConfigDict):
+    def to_json_best_effort(self, **kwargs):
+      raise OSError(28, 'No space left on device')
+
+  with pytest.raises(OSError, match='No space'):
+    checkpoints.export_pretrained(variables, Broken(config.to_dict()), out)
+  assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['m']  # no leftovers
+  checkpoints.export_pretrained(variables, config, out, scores={'v': 2})
+  assert json.loads((out / 'info.json').read_text())['scores'] == {'v': 2}
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['m']
+  assert out.stat().st_mode & 0o777 != 0o700  # not mkdtemp's private mode
+  (out / 'notes.txt').write_text('mine')
+  with pytest.raises(ConfigError, match='other files'):
+    checkpoints.export_pretrained(variables, config, out)
+  assert (out / 'notes.txt').read_text() == 'mine'
 
 
 def _start(workdir, cache):

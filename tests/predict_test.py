@@ -175,6 +175,11 @@ def test_folder_glob_and_list_expand_sorted(setup):
   assert len(paths) == 1 and 'no file matches' in str(problems[0])
   assert inputs.expand_audio('', default='d.wav')[0] == ['d.wav']
   assert inputs.stems(['a/x.wav', 'b/x.flac']) == ['x', 'x-2']
+  # A file whose own stem is x-2 never shares an output with a renamed x.
+  assert inputs.stems(['a/x.wav', 'b/x.wav', 'c/x-2.wav']) == [
+      'x', 'x-2', 'x-2-2']
+  assert inputs.stems(['c/x-2.wav', 'a/x.wav', 'b/x.wav']) == [
+      'x-2', 'x', 'x-3']
 
 
 def test_demo_clip_is_bundled_and_default(setup, tmp_path):

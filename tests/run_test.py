@@ -106,3 +106,15 @@ def test_predict_mode_writes_what_the_command_writes(tmp_path, songs,
   for name in written:
     assert ((tmp_path / 'run' / name).read_bytes() ==
             (tmp_path / 'cli' / name).read_bytes()), name
+
+
+def test_predict_mode_writes_into_the_workdir_unless_told(tmp_path, songs,
+                                                          dense10_weights):
+  clip = songs / 'a' / 'solo.wav'
+  status, out, err = _run(
+      '--config=configs/dense10.py', '--mode=predict', f'--audio={clip}',
+      f'--checkpoint={dense10_weights}', f'--workdir={tmp_path / "w"}')
+  assert status == 0, err[-2000:]
+  assert sorted(p.name for p in (tmp_path / 'w' / 'predict').iterdir()) == [
+      'solo.csv']
+  assert str(tmp_path / 'w' / 'predict') in out

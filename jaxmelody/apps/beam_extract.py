@@ -7,7 +7,8 @@ Inputs are globs or paths on any filesystem Beam reads (local, gs://, s3://,
 hdfs://), or a text file listing one per line. Outputs, in ``--output``:
 
 - ``<stem>.csv`` per track, the format of ``jaxmelody``'s CSV (two inputs
-  with one stem get ``<stem>-2``, ... in path order, as ``jaxmelody`` does);
+  with one stem get ``<stem>-2``, ... in path order; a path matched twice is
+  processed once);
 - ``summary.csv``: ``track,path,duration_s,melody_s,mean_confidence,error``
   sorted by track; ``mean_confidence`` is the mean voicing probability of
   the frames reported as melody; a file that could not be processed is a
@@ -87,11 +88,12 @@ def _match(pattern: str):
   return [(p, None) for p in found] or [(pattern, f'{pattern}: {reason}')]
 
 
-def _unique_stems(stem_paths):
-  """(path, out stem) for one stem's paths, in path order: x, x-2, ..."""
-  stem, paths = stem_paths
-  return [(p, stem if i == 0 else f'{stem}-{i + 1}')
-          for i, p in enumerate(sorted(paths))]
+def _unique_stems(paths):
+  """(path, out stem) per distinct path, in path order, stems made unique
+  as ``jaxmelody`` makes them (``inputs.stems``)."""
+  from jaxmelody.apps import inputs  # pylint: disable=g-import-not-at-top
+  paths = sorted(set(paths))
+  return list(zip(paths, inputs.stems(paths)))
 
 
 def _row(track, path, duration='', melody='', confidence='', error=''):
@@ -186,8 +188,9 @@ def build(pipeline, inputs, output, *, input_list='', config=None,
   config = config or api.default_config()
   # Fails here, with one clear error, rather than in every worker's setup.
   weights.resolve_variables(checkpoint, config)
-  if checkpoint and os.path.exists(checkpoint):  # workers may run elsewhere
-    checkpoint = os.path.abspath(checkpoint)
+  if checkpoint:  # workers may run elsewhere; commas join averaged paths
+    checkpoint = ','.join(os.path.abspath(p) if os.path.exists(p) else p
+                          for p in os.fspath(checkpoint).split(','))
   if _is_local(output):
     output = os.path.abspath(output.removeprefix('file://'))
     os.makedirs(output, exist_ok=True)
@@ -201,10 +204,11 @@ def build(pipeline, inputs, output, *, input_list='', config=None,
   matched = patterns | 'Match' >> beam.FlatMap(_match)
   unmatched = (matched | 'Unmatched' >> beam.Filter(lambda m: m[1])
                | 'NoFileRow' >> beam.Map(lambda m: _row('', m[0], error=m[1])))
+  # Stems are made unique over all paths at once: numbering within groups
+  # of one stem could clash with a file whose own stem is ``x-2``.
   named = (matched | 'Matched' >> beam.Filter(lambda m: not m[1])
-           | 'ByStem' >> beam.Map(lambda m: (pathlib.PurePosixPath(
-               m[0]).stem, m[0]))
-           | 'Group' >> beam.GroupByKey()
+           | 'Paths' >> beam.Map(lambda m: m[0])
+           | 'AllPaths' >> beam.combiners.ToList()
            | 'UniqueStems' >> beam.FlatMap(_unique_stems))
   body = ExtractMelodies(config, checkpoint, output, decoder,
                          voicing_threshold)

@@ -19,6 +19,7 @@ import sys
 from jaxmelody import __version__
 from jaxmelody import errors
 from jaxmelody import runtime
+from jaxmelody.apps import inputs
 
 _EPILOG = """\
 outputs, per input file STEM (in --output-dir):
@@ -61,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
   parser.add_argument('inputs', nargs='+', metavar='FILE_OR_FOLDER_OR_GLOB',
                       help='audio files (wav, flac, mp3, ogg, ...), folders '
                       '(their audio files) or quoted glob patterns')
-  parser.add_argument('-o', '--output-dir', default='melody_out',
+  parser.add_argument('-o', '--output-dir', default=inputs.DEFAULT_OUTPUT_DIR,
                       help='where the outputs go (default: %(default)s)')
   parser.add_argument('--plot', action='store_true',
                       help='also write STEM.png')
@@ -97,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 INTERRUPTED = 'outputs already written are complete'
 
 
-def predict(config, audio, *, output_dir: str = 'melody_out',
+def predict(config, audio, *, output_dir: str = '',
             plot: bool = False, sonify: bool = False, midi: bool = False,
             confidence: bool = False, decoder: str | None = None,
             voicing_threshold: float | None = None, checkpoint=None,
@@ -144,7 +145,6 @@ def main(argv=None) -> int:
     # The files start decoding in a second process before JAX is imported
     # (prefetch.py); the loader checks the resampler the config asks for.
     from jaxmelody import default_config
-    from jaxmelody.apps import inputs
     from jaxmelody.apps import prefetch
     with prefetch.AudioLoader(
         inputs.expand_audio(args.inputs)[0],

@@ -6,6 +6,8 @@ imports JAX, so that decoding can start in a second process
 
   expand_audio(spec, default='') -> (paths, problems)
   stems(paths) -> output stems, unique
+  DEFAULT_OUTPUT_DIR: where outputs go when neither a folder nor a workdir
+    is named
 """
 
 import glob
@@ -13,7 +15,8 @@ import os
 import pathlib
 
 from jaxmelody import errors
-from jaxmelody.frontend import audio as audio_lib
+
+DEFAULT_OUTPUT_DIR = 'melody_out'
 
 
 def expand_audio(spec, default: str = ''):
@@ -31,6 +34,9 @@ def expand_audio(spec, default: str = ''):
     with its own message later) and an AudioError per item that named
     nothing.
   """
+  # Here, not at the top: the command's --help reads DEFAULT_OUTPUT_DIR
+  # without paying for numpy and librosa.
+  from jaxmelody.frontend import audio as audio_lib  # pylint: disable=g-import-not-at-top
   if isinstance(spec, (list, tuple)):
     items = [str(s) for s in spec] or [default]
   else:
@@ -57,10 +63,16 @@ def expand_audio(spec, default: str = ''):
 
 
 def stems(paths):
-  """Output stems, made unique (``x``, ``x-2``, ...) when two inputs clash."""
-  seen, out = {}, []
+  """Output stems, one per path, unique: a clash takes the first free
+  ``x-2``, ``x-3``, ... (so ``a/x``, ``b/x``, ``c/x-2`` give ``x``, ``x-2``,
+  ``x-2-2``)."""
+  taken, out = set(), []
   for path in paths:
-    stem = pathlib.Path(path).stem
-    seen[stem] = seen.get(stem, 0) + 1
-    out.append(stem if seen[stem] == 1 else f'{stem}-{seen[stem]}')
+    stem = candidate = pathlib.Path(path).stem
+    n = 1
+    while candidate in taken:
+      n += 1
+      candidate = f'{stem}-{n}'
+    taken.add(candidate)
+    out.append(candidate)
   return out

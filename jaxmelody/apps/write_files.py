@@ -150,7 +150,7 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
     config: the full config.
     audio: see ``inputs.expand_audio``; empty = the bundled demo clip.
     output_dir: folder for the outputs; empty = ``<workdir>/predict`` or
-      ``./melody_out``.
+      ``inputs.DEFAULT_OUTPUT_DIR``.
     plot: also write ``<stem>.png``.
     sonify: also write ``<stem>.melody.wav``.
     midi: also write ``<stem>.mid``.
@@ -181,7 +181,7 @@ def run_predict(config, *, audio: str = '', output_dir: str = '',
         f'{named}: names no audio file ({len(problems)} item(s) matched '
         'nothing)')
   output_dir = output_dir or (os.path.join(workdir, 'predict') if workdir
-                              else 'melody_out')
+                              else inputs.DEFAULT_OUTPUT_DIR)
   _check_writable(output_dir)
   model = get_model(config, checkpoint, workdir)
   if not single:

@@ -26,7 +26,9 @@ import optax
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers as policies
 
+from jaxmelody import atomic
 from jaxmelody.errors import CheckpointError
+from jaxmelody.errors import ConfigError
 # Reading a bundled model is inference.weights.load_pretrained: predicting
 # imports it without this module's orbax/optax/grain.
 
@@ -257,21 +259,37 @@ def read_starts(workdir) -> list[dict[str, Any]]:
           if l.strip()]
 
 
+PRETRAINED_FILES = ('variables.msgpack', 'config.json', 'info.json')
+
+
 def export_pretrained(variables, config, out_dir, scores=None) -> None:
   """Writes a pretrained-model folder (see the module docstring).
+
+  The folder is written beside ``out_dir`` and renamed into place, so an
+  interruption or a full disk leaves the earlier model whole (predict loads
+  the bundled folder).
 
   Args:
     variables: {'params', 'batch_stats'} (numpy or jax arrays).
     config: The full ConfigDict the model was trained with.
-    out_dir: Folder to create or overwrite.
+    out_dir: Folder to create, or to replace if it holds a model folder's
+      files only.
     scores: Optional JSON-able evaluation results to record in info.json.
+
+  Raises:
+    ConfigError: ``out_dir`` holds other files than a model folder's.
   """
   out = pathlib.Path(out_dir)
-  out.mkdir(parents=True, exist_ok=True)
+  if out.exists() and (not out.is_dir() or set(
+      p.name for p in out.iterdir()) - set(PRETRAINED_FILES)):
+    raise ConfigError(
+        f'{out_dir}: not replaced, it holds other files than a model '
+        f'folder ({", ".join(PRETRAINED_FILES)}); name a new folder')
   host = jax.tree.map(np.asarray, {'params': variables['params'],
                                    'batch_stats': variables['batch_stats']})
-  (out / 'variables.msgpack').write_bytes(flax.serialization.to_bytes(host))
-  (out / 'config.json').write_text(config.to_json_best_effort(indent=2))
   info = {'git_commit': _git_commit(), 'scores': scores,
           'created': datetime.datetime.now(datetime.timezone.utc).isoformat()}
-  (out / 'info.json').write_text(json.dumps(info, indent=2))
+  with atomic.atomic_folder(out) as new:
+    (new / 'variables.msgpack').write_bytes(flax.serialization.to_bytes(host))
+    (new / 'config.json').write_text(config.to_json_best_effort(indent=2))
+    (new / 'info.json').write_text(json.dumps(info, indent=2))

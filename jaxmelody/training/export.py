@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxmelody import atomic
 from jaxmelody import errors
 from jaxmelody.inference import decoding
 from jaxmelody.inference import evaluate
@@ -204,9 +205,8 @@ def record_test_scores(out, results, protocol) -> dict[str, Any]:
                            else float(v) for k, v in means.items()}
                     for name, means in results.items()}}
   info['scores']['test'] = entry
-  tmp = path.with_suffix('.json.tmp')
-  tmp.write_text(json.dumps(info, indent=2))
-  tmp.replace(path)  # never half an info.json
+  with atomic.atomic_path(path) as tmp:  # never half an info.json
+    pathlib.Path(tmp).write_text(json.dumps(info, indent=2))
   return entry
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import ml_collections
 
+from jaxmelody import atomic
 from jaxmelody import default_config
 from jaxmelody.errors import ConfigError
 
@@ -173,7 +174,8 @@ def check_or_write(config, workdir, *, write: bool = True) -> bool:
   path = pathlib.Path(workdir) / CONFIG_FILE
   if not path.exists():
     if write:
-      path.write_text(config.to_json_best_effort(indent=2))
+      with atomic.atomic_path(path) as tmp:  # a resume reads it back
+        pathlib.Path(tmp).write_text(config.to_json_best_effort(indent=2))
     return False
   saved = _read(path)
   differing = differing_fields(saved, config)
