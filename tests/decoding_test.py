@@ -17,7 +17,7 @@ def _logits(classes, confidence=6.0, n=257):
 
 def test_argmax_is_the_most_likely_class():
   classes = np.array([0, 40, 41, 0, 100])
-  f0, voicing = decoding.decode(_logits(classes))
+  f0, voicing = decoding.decode(_logits(classes), decoder='argmax')
   np.testing.assert_array_equal(f0, pitch.class_to_hz(classes))
   assert np.all(voicing[classes > 0] > 0.5) and np.all(voicing[classes == 0]
                                                        < 0.5)
@@ -28,12 +28,13 @@ def test_threshold_trades_voicing():
   z = np.full((2, 257), -20.0)
   z[0, 0], z[0, 50], z[0, 51] = np.log(0.4), np.log(0.35), np.log(0.25)
   z[1, 0], z[1, 60] = np.log(0.1), np.log(0.9)
-  f0, voicing = decoding.decode(z)
+  f0, voicing = decoding.decode(z, decoder='argmax')
   assert f0[0] == 0 and f0[1] == pitch.CLASS_HZ[60]
   np.testing.assert_allclose(voicing, [0.6, 0.9], atol=1e-6)
-  low, _ = decoding.decode(z, voicing_threshold=0.5)
+  low, _ = decoding.decode(z, decoder='argmax', voicing_threshold=0.5)
   assert low[0] == pitch.CLASS_HZ[50]  # voiced now, at the best pitch
-  high, _ = decoding.decode(z, voicing_threshold=0.95)
+  high, _ = decoding.decode(z, decoder='argmax',
+                            voicing_threshold=0.95)
   assert np.all(high == 0)
 
 
@@ -41,7 +42,7 @@ def test_viterbi_removes_a_one_frame_octave_jump():
   classes = np.array([0] * 3 + [60] * 10 + [108] + [60] * 10 + [0] * 3)
   z = _logits(classes, confidence=3.0)
   z[13, 60] = 2.5   # the jump frame still gives the true pitch some weight
-  f0_arg, _ = decoding.decode(z)
+  f0_arg, _ = decoding.decode(z, decoder='argmax')
   f0_vit, _ = decoding.decode(z, decoder='viterbi')
   assert f0_arg[13] == pitch.CLASS_HZ[108]
   assert f0_vit[13] == pitch.CLASS_HZ[60]
@@ -66,7 +67,7 @@ def test_viterbi_keeps_voicing_argmax_keeps_and_removes_flicker():
   for k in (79, 80, 81):  # the melody's weight spread over 3 classes
     z[classes > 0, k] = 0.5 + (k == 80)
   z[50, 0] = 3.0  # one frame where no melody wins
-  f0_arg, _ = decoding.decode(z)
+  f0_arg, _ = decoding.decode(z, decoder='argmax')
   f0_vit, _ = decoding.decode(z, decoder='viterbi')
   assert f0_arg[50] == 0 and np.all(f0_arg[classes > 0][:30] > 0)
   np.testing.assert_array_equal(f0_vit, pitch.class_to_hz(classes))
@@ -135,7 +136,8 @@ def test_confidence_is_what_argmax_and_viterbi_decide_on(threshold, loop):
   z = rng.normal(0.0, 2.0, (400, 257))
   z[:, 0] += np.repeat(rng.normal(3.0, 3.0, 40), 10)
   conf = decoding.confidence(z, threshold)
-  f0, voicing = decoding.decode(z, voicing_threshold=threshold)
+  f0, voicing = decoding.decode(z, decoder='argmax',
+                                voicing_threshold=threshold)
   voiced = conf >= threshold if threshold else conf > 0.5
   np.testing.assert_array_equal(f0 > 0, voiced)
   assert 0 < voiced.mean() < 1
@@ -150,3 +152,17 @@ def test_confidence_is_what_argmax_and_viterbi_decide_on(threshold, loop):
 
 def test_confidence_of_no_frames():
   assert decoding.confidence(np.zeros((0, 257))).shape == (0,)
+
+
+def test_the_config_asks_for_the_packages_default_decoding():
+  """default_config states the commands' default; decoding the library's."""
+  from jaxmelody import default_config  # pylint: disable=g-import-not-at-top
+  eval_config = default_config.get_config().eval
+  assert eval_config.decoder == decoding.DEFAULT_DECODER
+  assert decoding.from_config(eval_config) == (decoding.DEFAULT_DECODER, None)
+  eval_config.voicing_threshold = 0.6
+  assert decoding.from_config(eval_config, 'argmax') == ('argmax', 0.6)
+  assert decoding.from_config(eval_config, None, 0.3) == (
+      decoding.DEFAULT_DECODER, 0.3)
+  with pytest.raises(errors.ConfigError):
+    decoding.from_config(eval_config, 'beam')

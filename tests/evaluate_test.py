@@ -81,7 +81,8 @@ def test_set_score_is_the_mean_over_clips():
   refs = [melody_clip(100, 2), melody_clip(300, 3)]  # unequal lengths
   estimates = [refs[0][1], np.zeros(300)]
   means, rows = evaluate.evaluate_source(StubModel(estimates),
-                                         make_source(refs), progress=False)
+                                         make_source(refs), progress=False,
+                                         decoder='argmax')
   assert [row['track_id'] for row in rows] == ['clip0', 'clip1']
   assert means['clips'] == 2
   for key in KEYS:
@@ -91,7 +92,8 @@ def test_set_score_is_the_mean_over_clips():
   assert means['OA'] == pytest.approx(
       (100 + unvoiced_percent(refs[1][1])) / 2)
   first, _ = evaluate.evaluate_source(StubModel(estimates), make_source(refs),
-                                      progress=False, max_clips=1)
+                                      progress=False, max_clips=1,
+                                      decoder='argmax')
   assert first['clips'] == 1 and first['OA'] == 100
 
 
@@ -101,7 +103,8 @@ def test_viterbi_decoding_removes_a_one_frame_octave_jump():
   est = ref.copy()
   est[60] = 440.0  # an octave error, alone
   source, model = make_source([(times, ref)]), StubModel([est])
-  argmax, _ = evaluate.evaluate_source(model, source, progress=False)
+  argmax, _ = evaluate.evaluate_source(model, source, progress=False,
+                                       decoder='argmax')
   viterbi, _ = evaluate.evaluate_source(model, source, progress=False,
                                         decoder='viterbi')
   assert argmax['RPA'] < 100 and argmax['RCA'] == 100

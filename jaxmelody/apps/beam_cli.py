@@ -28,6 +28,7 @@ import time
 from jaxmelody.apps import beam_extract
 from jaxmelody import errors
 from jaxmelody import runtime
+from jaxmelody.inference import decoding
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,8 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                       help='folder for <stem>.csv and summary.csv')
   parser.add_argument('--checkpoint', default=None,
                       help='other weights (default: the bundled model)')
-  parser.add_argument('--decoder', choices=('argmax', 'viterbi'),
-                      default=None, help='default: viterbi (as jaxmelody)')
+  parser.add_argument('--decoder', choices=decoding.DECODERS, default=None,
+                      help="default: the model's config (as jaxmelody)")
   parser.add_argument('--voicing_threshold', '--voicing-threshold',
                       dest='voicing_threshold', type=float, default=None,
                       metavar='P', help='as jaxmelody --voicing-threshold')

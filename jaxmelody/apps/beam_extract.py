@@ -183,9 +183,10 @@ def build(pipeline, inputs, output, *, input_list='', config=None,
   from jaxmelody.inference import api  # pylint: disable=g-import-not-at-top
   from jaxmelody.inference import decoding  # pylint: disable=g-import-not-at-top
   from jaxmelody.inference import weights  # pylint: disable=g-import-not-at-top
-  decoder = decoder or decoding.DEFAULT_DECODER
-  decoding.check(decoder, voicing_threshold)
   config = config or api.default_config()
+  # As jaxmelody (cli.predict): the config's decoding unless told otherwise.
+  decoder, voicing_threshold = decoding.from_config(config.eval, decoder,
+                                                    voicing_threshold)
   # Fails here, with one clear error, rather than in every worker's setup.
   weights.resolve_variables(checkpoint, config)
   if checkpoint:  # workers may run elsewhere; commas join averaged paths

@@ -20,6 +20,7 @@ from jaxmelody import __version__
 from jaxmelody import errors
 from jaxmelody import runtime
 from jaxmelody.apps import inputs
+from jaxmelody.inference import decoding
 
 _EPILOG = """\
 outputs, per input file STEM (in --output-dir):
@@ -73,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
   parser.add_argument('--confidence', action='store_true',
                       help='also write STEM.confidence.csv '
                       '(time_s,f0_hz,confidence; see below)')
-  parser.add_argument('--decoder', choices=('argmax', 'viterbi'),
+  parser.add_argument('--decoder', choices=decoding.DECODERS,
                       default=None,
                       help='viterbi (default): a smooth path that avoids '
                       'one-frame octave jumps and voicing flicker; argmax: '
@@ -121,13 +122,13 @@ def predict(config, audio, *, output_dir: str = '',
   """
   # pylint: disable-next=g-import-not-at-top
   from jaxmelody.apps import write_files
+  decoder, voicing_threshold = decoding.from_config(config.eval, decoder,
+                                                    voicing_threshold)
   return write_files.run_predict(
       config, audio=audio, output_dir=output_dir, plot=plot, sonify=sonify,
-      midi=midi, confidence=confidence,
-      decoder=decoder or config.eval.decoder,
-      voicing_threshold=(voicing_threshold if voicing_threshold is not None
-                         else config.eval.voicing_threshold or None),
-      checkpoint=checkpoint, workdir=workdir, loader=loader)
+      midi=midi, confidence=confidence, decoder=decoder,
+      voicing_threshold=voicing_threshold, checkpoint=checkpoint,
+      workdir=workdir, loader=loader)
 
 
 def main(argv=None) -> int:

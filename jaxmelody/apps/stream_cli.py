@@ -20,6 +20,7 @@ import numpy as np
 
 from jaxmelody import errors
 from jaxmelody import runtime
+from jaxmelody.inference import decoding
 
 FORMATS = {'f32le': np.dtype('<f4'), 's16le': np.dtype('<i2')}
 READ_BYTES = 1 << 16
@@ -47,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                  "pip install 'jaxmelody[live]')")
   p.add_argument('--midi-out', default=None, metavar='PORT',
                  help='also send the notes to this MIDI output port')
-  p.add_argument('--decoder', choices=('argmax', 'viterbi'), default='viterbi',
+  p.add_argument('--decoder', choices=decoding.DECODERS,
+                 default=decoding.DEFAULT_DECODER,
                  help='viterbi (default) decides each frame --lag frames '
                  'later; argmax at once')
   p.add_argument('--voicing-threshold', type=float, default=None, metavar='P')

@@ -21,6 +21,7 @@ scipy.signal and librosa.util's numba ufuncs, about 1.3 s of a fresh
 ``jaxmelody`` process's start-up).
 
   check(decoder, voicing_threshold): raises ConfigError on bad settings
+  from_config(config.eval, decoder, voicing_threshold): the settings asked for
   decode(logits, decoder=..., voicing_threshold=...) -> (f0_hz, voicing)
   confidence(logits, voicing_threshold) -> what the voicing decision used
   prepare(n_frames, decoder): loads what decoding will need, ahead of time
@@ -41,15 +42,33 @@ DECODERS = ('argmax', 'viterbi')
 # The default of predict, extract_melody, the commands and --mode=eval:
 # Viterbi, because it raised validation OA on every checkpoint tried
 # (docs/training.md, "Inference options on validation") and the robustness
-# rule kept it (docs/reproduction.md). Validation during training keeps
-# argmax.
+# rule kept it (docs/reproduction.md). config.eval.decoder states the same
+# default for the commands (a test pins the two together).
 DEFAULT_DECODER = 'viterbi'
+# Validation during training decodes with the paper's argmax, the rule every
+# checkpoint choice so far was made under.
+VALIDATION_DECODER = 'argmax'
 
 # Viterbi priors. A pitch may move up to this many classes (4 per semitone)
 # per frame, more likely the smaller the move; melody switches on or off
 # with this probability per frame.
 VITERBI_MAX_MOVE = 4
 VITERBI_SWITCH = 0.02
+
+
+def from_config(eval_config, decoder: str | None = None,
+                voicing_threshold: float | None = None):
+  """(decoder, voicing_threshold) a config's ``eval`` asks for, checked.
+
+  ``eval_config.voicing_threshold`` 0 means the decoder's own decision
+  (None); ``decoder`` and ``voicing_threshold``, where not None, override
+  the config's (a command's flags).
+  """
+  decoder = decoder or eval_config.decoder
+  if voicing_threshold is None:
+    voicing_threshold = eval_config.voicing_threshold or None
+  check(decoder, voicing_threshold)
+  return decoder, voicing_threshold
 
 
 def check(decoder: str, voicing_threshold) -> None:
@@ -88,7 +107,7 @@ def pitch_transition(n_pitch: int = len(pitch.CLASS_HZ) - 1,
   return transition
 
 
-def decode(logits, *, decoder: str = 'argmax', voicing_threshold=None,
+def decode(logits, *, decoder: str = DEFAULT_DECODER, voicing_threshold=None,
            max_move: int = VITERBI_MAX_MOVE,
            switch: float = VITERBI_SWITCH):
   """Decodes a clip's logits.

@@ -1,7 +1,8 @@
 """Whole-track evaluation with mir_eval, as the paper: mean over clips.
 
-For each clip of a test set: CFP -> ``InferenceModel`` -> argmax decoding ->
-f0 on the 16 ms grid; the reference is the example's f0 on the same times;
+For each clip of a test set: CFP -> ``InferenceModel`` -> decoding
+(``config.eval.decoder``; validation during training: argmax) -> f0 on the
+16 ms grid; the reference is the example's f0 on the same times;
 ``mir_eval.melody.evaluate`` with its default arguments scores the clip, and
 the set's score is the mean of the per-clip percentages.
 """
@@ -52,7 +53,8 @@ def score_clip(times, ref_f0_hz, est_f0_hz) -> dict[str, float]:
 
 def evaluate_source(inference_model, source, *, progress: bool = True,
                     max_clips=None, integer_hz: bool = False,
-                    decoder: str = 'argmax', voicing_threshold=None):
+                    decoder: str = decoding.DEFAULT_DECODER,
+                    voicing_threshold=None):
   """Scores every clip of a random-access source of examples.
 
   Args:
@@ -65,7 +67,7 @@ def evaluate_source(inference_model, source, *, progress: bool = True,
       (it wrote them into an integer array); only for reproducing its
       per-clip figures.
     decoder, voicing_threshold: how logits become a melody
-      (``decoding.decode``; default: the paper's argmax).
+      (``decoding.decode``).
 
   Returns:
     (means, rows): means = {'VR', 'VFA', 'RPA', 'RCA', 'OA'} averaged over
@@ -161,7 +163,7 @@ def run_eval(config, workdir, checkpoint=None):
   from jaxmelody.data import datasets  # pylint: disable=g-import-not-at-top
   if not workdir:
     raise errors.ConfigError('--workdir: eval needs a folder for its outputs')
-  decoding.check(config.eval.decoder, config.eval.voicing_threshold or None)
+  decoder, voicing_threshold = decoding.from_config(config.eval)
   variables = weights.resolve_variables(checkpoint, config, workdir)
   model = engine.from_config(config, variables)
   results = {}
@@ -171,8 +173,7 @@ def run_eval(config, workdir, checkpoint=None):
     print(f'evaluating {name} ({len(source)} clips)', flush=True)
     means, rows = evaluate_source(
         model, source, integer_hz=config.eval.integer_hz,
-        decoder=config.eval.decoder,
-        voicing_threshold=config.eval.voicing_threshold or None)
+        decoder=decoder, voicing_threshold=voicing_threshold)
     write_results(os.path.join(workdir, 'eval'), name, means, rows)
     results[name] = means
   print(format_table(results), flush=True)
@@ -199,7 +200,8 @@ class Validator:
       self._model = engine.from_config(self._config, variables)
     else:  # the jitted forward takes variables as an argument: no recompile
       self._model.variables = jax.device_put(variables)
-    means, _ = evaluate_source(self._model, self.source, progress=False)
+    means, _ = evaluate_source(self._model, self.source, progress=False,
+                               decoder=decoding.VALIDATION_DECODER)
     return {k: float(means[k]) for k in ('OA', 'RPA', 'RCA', 'VR', 'VFA')}
 
 

@@ -27,6 +27,7 @@ from jaxmelody import errors
 from jaxmelody.frontend import cfp_stream
 from jaxmelody.frontend.feature_config import FEATURES
 from jaxmelody.inference import api
+from jaxmelody.inference import decoding
 from jaxmelody.inference import piece_norm
 from jaxmelody.inference import stream_decode
 from jaxmelody.model import network
@@ -47,7 +48,8 @@ class MelodyStream:
     feature_max: float32 [3], the CFP channel maxima in use.
   """
 
-  def __init__(self, sample_rate: int, *, decoder: str = 'viterbi',
+  def __init__(self, sample_rate: int, *,
+               decoder: str = decoding.DEFAULT_DECODER,
                voicing_threshold=None, lag: int = stream_decode.DEFAULT_LAG,
                step: int = DEFAULT_STEP, feature_max=None, checkpoint=None,
                config=None):

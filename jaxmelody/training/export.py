@@ -183,10 +183,11 @@ def format_summary(out, scores, validation=None) -> str:
 
 def eval_protocol(config) -> dict[str, Any]:
   """The settings an evaluation's scores depend on besides the weights."""
+  decoder, voicing_threshold = decoding.from_config(config.eval)
   return {
       'sets': [list(s) for s in config.eval.sets],
-      'decoder': config.eval.decoder,
-      'voicing_threshold': config.eval.voicing_threshold or None,
+      'decoder': decoder,
+      'voicing_threshold': voicing_threshold,
       'bn_inference': config.model.bn_inference,
       'mir1k_label_offset_s': config.data.mir1k_label_offset_s,
       'res_type': config.data.res_type,
