@@ -6,8 +6,8 @@ Command lines::
   # of every ablation and of the choice of the final recipe's length.
   python run.py --config=configs/dense10.py --workdir=/tmp/dense10 \
       --config.data.manual_root=../shared/data
-  # The final recipe ('all740'): Table III's dense10 (bundled until
-  # 2026-12-07) and every Table III model.
+  # The final recipe ('all740'): Table III's dense10 (the model bundled
+  # before 'all740_robust') and every Table III model.
   python run.py --config=configs/dense10.py:all740 \
       --workdir=/tmp/dense10_all740 --config.data.manual_root=../shared/data
   # With the robustness mixture ('all740_robust'): the bundled model.
@@ -43,7 +43,7 @@ Measured (docs/reproduction.md; percent OA, mean over clips):
 
 - '': validation OA (abjones + amy, argmax) 80.0 to 86.2 between steps 200
   and 3,600; decayed from step 2,650 towards 0 at 3,050, 86.65 at 2,800.
-- 'all740' (bundled until 2026-12-07, step 2,800): test OA with the
+- 'all740' (step 2,800, bundled before 'all740_robust'): test OA with the
   defaults (Viterbi, running BatchNorm averages) MIR-1K 86.65, ADC2004
   73.92 (``bash scripts/eval_table3.sh dense10 <its folder>``; the folder:
   docs/reproduction.md, "Our dense10, the bundled model").

@@ -10,7 +10,7 @@ Evaluate the authors' checkpoint (converted on the fly) with::
       --checkpoint=../shared/reference/msfcn/train_single_for_pitch_epoch_22.pkl \
       --config.data.manual_root=../shared/data
 
-Expected scores: see README (the authors publish MIR-1K OA 86.42 and
+Expected scores: docs/reproduction.md, "Test scores" (the authors publish MIR-1K OA 86.42 and
 ADC2004 OA 78.43 for these weights).
 """
 

@@ -28,8 +28,8 @@ RETIRED_FIELDS = {
     # One inference forward for running averages (model/folded_forward.py).
     'eval.fast_inference': None,
     'eval.fast_inference_conv': None,
-    # The learning-rate warm-up went with the 'cosine' schedule; no run used
-    # either, and the 'wsd' schedule without warm-up is unchanged.
+    # No learning-rate warm-up: neither schedule ('constant', 'wsd') has
+    # one; 0 is what an old config's field meant for them.
     'train.warmup_steps': 0,
 }
 

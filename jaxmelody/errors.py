@@ -1,7 +1,8 @@
 """The project's exception types, and the exit status they mean.
 
-Every command (``run.py``, ``jaxmelody``, ``jaxmelody-beam``, the scripts)
-runs through ``exit_status``, which turns any ``JaxMelodyError`` into one
+The commands (``run.py``, ``jaxmelody``, ``jaxmelody-beam``) and the
+scripts that take a user's files run through ``exit_status``, which turns
+any ``JaxMelodyError`` (or a file the system refuses, ``OSError``) into one
 ``error: <what>: <why>`` line on stderr and exit status 2, so every message
 must read well on its own.
 """

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Test-set scores of one model under every protocol the README's Status
-# tables report, one --mode=eval run each, in sequence (~3 min each on 2
+# Test-set scores of one model under every protocol of docs/reproduction.md's
+# "Test scores" table, one --mode=eval run each, in sequence (~3 min each on 2
 # cores), then their scores as Markdown rows, each OA with its 95% bootstrap
 # interval over clips (protocol_table.py). The Table III protocols of any
 # model: eval_table3.sh.

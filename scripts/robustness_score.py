@@ -1,7 +1,7 @@
 """The robustness decision score of a model under inference settings.
 
 Scores one checkpoint on the three validation sets of the robustness rule
-(README, "Choosing on robustness validation"): clean MIR-1K ``validation``,
+(docs/reproduction.md, "Choosing on robustness validation"): clean MIR-1K ``validation``,
 ``robustness`` ``validation`` (the same clips degraded) and ``robustness``
 ``no_melody``. The model runs once per clip and BatchNorm mode; its logits
 are decoded under every setting asked for. Prints, per setting: clean OA,
@@ -37,10 +37,10 @@ SETS = (('clean', 'mir1k', 'validation'),
         ('robust', 'robustness', 'validation'),
         ('no_melody', 'robustness', 'no_melody'))
 # (BatchNorm mode, decoder, voicing threshold): the inference defaults that
-# may be chosen (README); the first is the package's default today.
+# may be chosen (the rule in docs/reproduction.md); the first is the package's default today.
 CANDIDATES = tuple((bn, dec, p) for bn in ('running', 'batch')
                    for dec in ('viterbi', 'argmax') for p in (None, 0.6, 0.7))
-# The declared rule's tolerances (README): scores within SCORE_TIE points
+# The declared rule's tolerances (docs/reproduction.md): scores within SCORE_TIE points
 # are a tie, broken by no-melody VFA when it differs by more than VFA_TIE.
 SCORE_TIE, VFA_TIE = 0.3, 2.0
 

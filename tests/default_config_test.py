@@ -67,3 +67,11 @@ def test_the_bundled_config_loads_over_the_defaults():
   for key, value in saved.items():
     if key not in default_config.RETIRED_FIELDS:
       assert have[key] == value, key
+
+
+def test_default_validation_singers_are_those_the_mir1k_builder_splits_off():
+  """default_config cannot import the builders (layers), so the two lists
+  are pinned together here."""
+  from datasets_builders import splits  # pylint: disable=g-import-not-at-top
+  assert sorted(default_config.get_config().data.val_singers) == sorted(
+      splits.MIR1K_VALIDATION_SINGERS)

@@ -9,9 +9,10 @@ hdfs://), or a text file listing one per line. Outputs, in ``--output``:
 - ``<stem>.csv`` per track, the format of ``jaxmelody``'s CSV (two inputs
   with one stem get ``<stem>-2``, ... in path order; a path matched twice is
   processed once);
-- ``summary.csv``: ``track,path,duration_s,melody_s,mean_confidence,error``
-  sorted by track; ``mean_confidence`` is the mean voicing probability of
-  the frames reported as melody; a file that could not be processed is a
+- ``summary.csv``: ``track,path,duration_s,melody_s,mean_voicing,error``
+  sorted by track; ``mean_voicing`` is the mean voicing probability of
+  the frames reported as melody, 1 - p(no melody) (not ``--confidence``'s
+  number, which depends on the decoding); a file that could not be processed is a
   row with its ``error`` (the pipeline itself does not fail).
 
 Each worker loads and compiles the model once (``DoFn.setup``); clips come
@@ -29,7 +30,7 @@ from jaxmelody import errors
 
 SUMMARY_NAME = 'summary.csv'
 SUMMARY_COLUMNS = ('track', 'path', 'duration_s', 'melody_s',
-                   'mean_confidence', 'error')
+                   'mean_voicing', 'error')
 
 
 def import_beam():
@@ -96,9 +97,9 @@ def _unique_stems(paths):
   return list(zip(paths, inputs.stems(paths)))
 
 
-def _row(track, path, duration='', melody='', confidence='', error=''):
+def _row(track, path, duration='', melody='', voicing='', error=''):
   return dict(zip(SUMMARY_COLUMNS,
-                  (track, path, duration, melody, confidence, error)))
+                  (track, path, duration, melody, voicing, error)))
 
 
 def summary_text(rows) -> str:

@@ -10,7 +10,7 @@ folder, then renamed, so a failure never leaves a partial file):
   ``read_csv(path, comment='#', names=['time_s', 'f0_hz'])``);
 - ``<stem>.confidence.csv`` (``confidence=True``): ``time_s,f0_hz,confidence``
   in one file (CREPE's layout), the same format; the confidence is the
-  number the melody/no-melody decision used (``predict.Melody.confidence``);
+  number the melody/no-melody decision used (``api.Melody.confidence``);
 - ``<stem>.mid`` (``midi=True``): the melody as notes (``midi.py``);
 - ``<stem>.png`` (``plot=True``): the CFP spectrum with the melody drawn over;
 - ``<stem>.melody.wav`` (``sonify=True``): the melody as a tone over the input.

@@ -8,8 +8,10 @@ Corpora that must be downloaded by hand are read from
 folder ``<data_dir>/downloads/manual``. A dataset that is not built yet is
 built on first use.
 
-Names: ``mir1k`` (label-time configs ``centered`` / ``msfcn``), ``adc2004``,
-``mirex05``, ``ikala`` and ``synthetic_melody`` (generated, no download).
+Names: ``NAMES``, the builders of ``datasets_builders``: ``mir1k``
+(label-time configs ``centered`` / ``msfcn``), ``adc2004``, ``mirex05``,
+``ikala``; ``synthetic_melody``, ``mir1k_augmented`` and ``robustness``
+(generated from the others or from nothing, no download of their own).
 """
 
 import collections.abc

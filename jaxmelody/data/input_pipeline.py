@@ -105,12 +105,6 @@ class Subset(Sequence):
     return self._source[self._indices[i]]
 
 
-def singer(track_id) -> str:
-  """MIR-1K singer of a track id ('abjones_1_01' -> 'abjones')."""
-  from datasets_builders import splits  # pylint: disable=g-import-not-at-top
-  return splits.mir1k_singer(track_id)
-
-
 class Mixture(Sequence):
   """All of ``first``, then ``extra`` examples cycled from ``second``."""
 

@@ -149,7 +149,8 @@ def extract_melody(audio, sr=None, *, checkpoint=None, config=None,
     sr: the sample rate of an array (required then; ignored for a path).
     checkpoint: see ``weights.resolve_variables``; None = the bundled
       pretrained model of ``config``.
-    config: a full config; None = ``configs/dense10.py``.
+    config: a full config; None = ``default_config()`` (the bundled
+      model's).
     decoder: 'viterbi' (default, ``decoding.py``) or 'argmax' (the
       paper's).
     voicing_threshold: None (the decoder's own voicing decision) or P in
