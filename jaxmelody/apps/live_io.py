@@ -115,7 +115,12 @@ class Microphone:
                                f'{device!r} ({e})') from e
 
   def __enter__(self):
-    self._stream.start()
+    try:
+      self._stream.start()
+    except Exception as e:  # PortAudioError: busy, unplugged, no permission
+      self._stream.close()
+      raise errors.ConfigError(f'--input-device: the device would not start '
+                               f'({e})') from e
     return self
 
   def __exit__(self, *exc):

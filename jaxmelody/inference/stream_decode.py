@@ -10,12 +10,12 @@ offline. With a lag at least the stream's length it is offline Viterbi
 exactly; a short lag may decide a frame that later evidence would revise.
 """
 
-import librosa
 import numpy as np
 
 from jaxmelody import errors
 from jaxmelody.frontend import pitch
 from jaxmelody.inference import decoding
+from jaxmelody.inference import viterbi
 
 # Frames (16 ms each) a Viterbi decision waits for.
 DEFAULT_LAG = 32
@@ -103,24 +103,18 @@ class StreamDecoder:
     if decoder == 'viterbi':
       self._pitch = FixedLagViterbi(decoding.pitch_transition(), lag)
       self._on = FixedLagViterbi(
-          librosa.sequence.transition_loop(2, 1.0 - decoding.VITERBI_SWITCH),
+          viterbi.two_state_transition(1.0 - decoding.VITERBI_SWITCH),
           lag, p_init=np.array([0.5, 0.5]))
       self._pitches = np.zeros(0, np.int64)
       self._voiced = np.zeros(0, bool)
 
   def _viterbi_rows(self, probs):
     """Log-likelihood rows of both chains, as ``decoding.viterbi_*``."""
-    eps = np.finfo(np.float64).tiny
-    mass = probs[:, 1:].sum(axis=-1, keepdims=True)
-    given_voiced = np.clip(probs[:, 1:] / np.maximum(mass, 1e-300), 0.0, 1.0)
-    if self.threshold is None:
-      best = probs[:, 1:].max(axis=-1)
-      evidence, p_state = best / (best + probs[:, 0]), 0.5
-    else:
-      evidence, p_state = 1.0 - probs[:, 0], self.threshold
-    binary = np.stack([1 - evidence, evidence], axis=1)
-    marginal = np.log(np.array([1 - p_state, p_state]) + eps)
-    return np.log(given_voiced + eps), np.log(binary + eps) - marginal
+    eps = np.finfo(np.float64).tiny  # librosa's, as in FixedLagViterbi
+    evidence = decoding.voicing_evidence(probs, self.threshold)
+    p_state = 0.5 if self.threshold is None else self.threshold
+    return (np.log(decoding.pitch_given_voiced(probs) + eps),
+            viterbi.two_state_log_prob(evidence, p_state))
 
   def _take(self, pitches, voiced):
     """Appends decided states; returns the classes of frames both decided."""

@@ -113,15 +113,28 @@ def binary_viterbi(evidence, stay: float, p_state: float = 0.5
     raise ValueError('evidence: probabilities in [0, 1] expected')
   if not len(evidence):
     return np.zeros(0, np.int64)
+  log_p_init = np.log(np.array([0.5, 0.5]) + _TINY)
+  return _two_state_loop(two_state_log_prob(evidence, p_state),
+                         np.log(two_state_transition(stay) + _TINY),
+                         log_p_init)
+
+
+def two_state_transition(stay: float) -> np.ndarray:
+  """``librosa.sequence.transition_loop(2, stay)``, float64 [2, 2]."""
   stay = np.float64(stay)
-  # transition_loop(2, stay): (1 - stay) / (2 - 1) off the diagonal.
-  transition = np.array([[stay, 1.0 - stay], [1.0 - stay, stay]])
+  # (1 - stay) / (2 - 1) off the diagonal, as transition_loop computes it.
+  return np.array([[stay, 1.0 - stay], [1.0 - stay, stay]])
+
+
+def two_state_log_prob(evidence, p_state: float) -> np.ndarray:
+  """The on/off chain's log likelihoods, float64 [T, 2] (off, on):
+  ``log([1 - evidence, evidence] + tiny) - log([1 - p_state, p_state] +
+  tiny)``, as ``viterbi_binary`` forms them."""
+  evidence = np.asarray(evidence, np.float64)
   p_state = np.float64(p_state)
   log_marginal = np.log(np.array([1.0 - p_state, p_state]) + _TINY)
-  log_prob = np.log(np.stack([1.0 - evidence, evidence], axis=-1) + _TINY
-                    ) - log_marginal
-  log_p_init = np.log(np.array([0.5, 0.5]) + _TINY)
-  return _two_state_loop(log_prob, np.log(transition + _TINY), log_p_init)
+  return np.log(np.stack([1.0 - evidence, evidence], axis=-1) + _TINY
+                ) - log_marginal
 
 
 def _two_state_loop(log_prob, log_trans, log_p_init) -> np.ndarray:
