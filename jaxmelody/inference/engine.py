@@ -154,6 +154,16 @@ class InferenceModel:
       jax.block_until_ready(self._forward(self.variables, x, np.int32(length),
                                           self.bn_inference == 'batch'))
 
+  def window_logits(self, x: np.ndarray, n_valid: int) -> np.ndarray:
+    """Logits [L, 257] of one model input x [1, 256, L, 3] whose first
+    ``n_valid`` frames are real, with the running BatchNorm averages.
+
+    For callers that cut their own windows (a stream's fixed window): each
+    new L compiles once.
+    """
+    return np.asarray(self._forward(self.variables, x, np.int32(n_valid),
+                                    False))
+
   def _pad_length(self, t: int) -> int:
     """The smallest pad length that holds t frames (t <= the largest)."""
     return next(n for n in self.pad_lengths if n >= t)

@@ -123,9 +123,7 @@ class MelodyStream:
     cfp = self._features(lo, hi)
     x = np.zeros((1, FEATURES.n_bins, self.window, 3), np.float32)
     x[0, :, :hi - lo] = network.cfp_to_input(cfp)
-    m = self._model
-    logits = np.asarray(m._forward(m.variables, x, np.int32(hi - lo),  # pylint: disable=protected-access
-                                   False))[:hi - lo]
+    logits = self._model.window_logits(x, hi - lo)[:hi - lo]
     logits = piece_norm.silence_to_no_melody(logits, cfp)
     return logits[first - lo:]
 
@@ -217,9 +215,8 @@ class MelodyStream:
   def warm_up(self) -> None:
     """Compiles the model window and the CFP shapes (no compile later)."""
     self._cfp.warm_up()
-    m = self._model
     x = np.zeros((1, FEATURES.n_bins, self.window, 3), np.float32)
-    np.asarray(m._forward(m.variables, x, np.int32(self.window), False))  # pylint: disable=protected-access
+    self._model.window_logits(x, self.window)
 
   def delays_s(self) -> dict:
     """The delays (s) the design imposes on a frame, beside compute time.
