@@ -7,6 +7,7 @@ the top-level ``datasets_builders`` package.
 Modules:
   datasets: building and reading the TFDS (array_record) melody datasets,
     rebuilt when their fingerprint (``datasets_builders.common``) changes.
+  track_source: ``TrackSource``, random access to one split's examples.
   input_pipeline: training batches and validation tracks, read with grain.
   synth: synthetic singing-melody mixtures whose f0 is known exactly
     (``Notes``, ``synthesize``).

@@ -14,7 +14,6 @@ Names: ``NAMES``, the builders of ``datasets_builders``: ``mir1k``
 (generated from the others or from nothing, no download of their own).
 """
 
-import collections.abc
 import contextlib
 import io
 import os
@@ -31,6 +30,7 @@ from datasets_builders import common
 from datasets_builders.synthetic_melody import (
     synthetic_melody_dataset_builder as synthetic)
 from jaxmelody import errors
+from jaxmelody.data import track_source
 
 NAMES = tuple(sorted(datasets_builders.BUILDERS))
 # config.data.mir1k_label_offset_s -> mir1k builder config.
@@ -234,48 +234,8 @@ def disk_size(builder) -> int:
   return sum(p.stat().st_size for p in folder.rglob('*') if p.is_file())
 
 
-class TrackSource(collections.abc.Sequence):
-  """Random access to the examples of one split, as dicts of numpy arrays.
-
-  Wraps TFDS's ArrayRecordDataSource; ``track_id`` comes back as ``str``
-  (TFDS itself returns text features as bytes). Picklable, so grain workers
-  can take it.
-  """
-
-  def __init__(self, source, name: str):
-    self._source = source
-    self.name = name
-
-  def __len__(self) -> int:
-    return len(self._source)
-
-  @staticmethod
-  def _decode(example):
-    track_id = example['track_id']
-    if isinstance(track_id, bytes):
-      example['track_id'] = track_id.decode('utf-8')
-    return example
-
-  def __getitem__(self, index):
-    if isinstance(index, slice):
-      return [self[i] for i in range(*index.indices(len(self)))]
-    index = index.__index__()
-    if not -len(self) <= index < len(self):
-      raise IndexError(f'{self.name}: index {index} out of range')
-    return self._decode(self._source[index % len(self)])
-
-  def __iter__(self):
-    for index in range(len(self)):
-      yield self[index]
-
-  def __getitems__(self, indices):
-    return [self._decode(e) for e in self._source.__getitems__(list(indices))]
-
-  def __repr__(self) -> str:
-    return f'TrackSource({self.name}, {len(self)} examples)'
-
-
-def get_source(name: str, split: str, data_config) -> TrackSource:
+def get_source(name: str, split: str, data_config
+               ) -> track_source.TrackSource:
   """The examples of ``name``/``split``, building the dataset on first use.
 
   ``split`` is a split name or any TFDS split expression ('all',
@@ -296,7 +256,8 @@ def get_source(name: str, split: str, data_config) -> TrackSource:
         f'{builder_name(name, data_config)}: cannot read split {split!r} '
         f'({e}); it has {", ".join(sorted(builder.info.splits))} '
         '(and "all")') from e
-  return TrackSource(source, f'{builder_name(name, data_config)}:{split}')
+  return track_source.TrackSource(
+      source, f'{builder_name(name, data_config)}:{split}')
 
 
 # Sets a training source may mix in: (config.data field holding the share
