@@ -19,17 +19,6 @@ from jaxmelody.apps import midi
 from jaxmelody import errors
 
 _EXTRA = "pip install 'jaxmelody[live]'"
-VELOCITY = 90
-
-
-def _semitones(f0_hz) -> np.ndarray:
-  """Nearest MIDI note number per frame, 0 = no melody (as ``midi.notes``)."""
-  import pretty_midi  # pylint: disable=g-import-not-at-top
-  f0_hz = np.asarray(f0_hz, np.float64)
-  number = np.zeros(len(f0_hz), np.int64)
-  voiced = f0_hz > 0
-  number[voiced] = np.round(pretty_midi.hz_to_note_number(f0_hz[voiced]))
-  return number
 
 
 class LiveNotes:
@@ -49,7 +38,7 @@ class LiveNotes:
   def push(self, f0_hz) -> list:
     """Messages due after these frames, in order."""
     out = []
-    for number in _semitones(f0_hz):
+    for number in midi.semitones(f0_hz):
       if number == self._number:
         self._run += 1
       else:
@@ -58,7 +47,7 @@ class LiveNotes:
       if self._number > 0 and not self._sounding and (
           self._run >= self.min_frames):
         out.append(self._mido.Message('note_on', note=int(self._number),
-                                      velocity=VELOCITY))
+                                      velocity=midi.VELOCITY))
         self._sounding = True
     return out
 

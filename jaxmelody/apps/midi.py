@@ -15,6 +15,17 @@ from jaxmelody.frontend.feature_config import FEATURES
 MIN_FRAMES = 3
 # General MIDI program 53: "Voice Oohs", a sung melody.
 PROGRAM = 53
+# Every note's velocity: the contour carries no loudness.
+VELOCITY = 90
+
+
+def semitones(f0_hz) -> np.ndarray:
+  """Nearest MIDI note number per frame, int64 [T]; 0 = no melody."""
+  f0_hz = np.asarray(f0_hz, np.float64)
+  number = np.zeros(len(f0_hz), np.int64)
+  voiced = f0_hz > 0
+  number[voiced] = np.round(pretty_midi.hz_to_note_number(f0_hz[voiced]))
+  return number
 
 
 def notes(times, f0_hz, *, min_frames: int = MIN_FRAMES):
@@ -30,10 +41,7 @@ def notes(times, f0_hz, *, min_frames: int = MIN_FRAMES):
     from half a hop before the first centre to half a hop after the last.
   """
   times = np.asarray(times, np.float64)
-  f0_hz = np.asarray(f0_hz, np.float64)
-  voiced = f0_hz > 0
-  number = np.zeros(len(f0_hz), np.int64)
-  number[voiced] = np.round(pretty_midi.hz_to_note_number(f0_hz[voiced]))
+  number = semitones(f0_hz)
   half = FEATURES.frame_seconds / 2
   out, start = [], 0
   for k in range(1, len(number) + 1):
@@ -51,7 +59,7 @@ def write_midi(path, times, f0_hz, *, min_frames: int = MIN_FRAMES) -> int:
   song = pretty_midi.PrettyMIDI()
   voice = pretty_midi.Instrument(program=PROGRAM, name='melody')
   for start, end, number in notes(times, f0_hz, min_frames=min_frames):
-    voice.notes.append(pretty_midi.Note(velocity=90, pitch=number,
+    voice.notes.append(pretty_midi.Note(velocity=VELOCITY, pitch=number,
                                         start=max(start, 0.0), end=end))
   song.instruments.append(voice)
   song.write(str(path))
