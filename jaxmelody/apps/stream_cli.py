@@ -64,9 +64,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _rows(melody) -> str:
-  """Rows as ``STEM.csv`` has them (``write_files.csv_text``)."""
-  return ''.join(f'{t:.3f},{f:.3f}\n' if f > 0 else f'{t:.3f},0\n'
-                 for t, f in zip(melody.times, melody.f0_hz))
+  """Rows as ``STEM.csv`` has them."""
+  from jaxmelody.apps import write_files  # pylint: disable=g-import-not-at-top
+  return write_files.csv_rows(melody.times, melody.f0_hz)
 
 
 class _Output:

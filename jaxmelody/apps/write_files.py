@@ -58,11 +58,15 @@ def _check_writable(output_dir: str) -> None:
                              f'folder ({e.strerror or e})') from e
 
 
+def csv_rows(times, values) -> str:
+  """One ``t,value`` row per frame, 3 decimals (0 printed as 0)."""
+  return ''.join(f'{t:.3f},{v:.3f}\n' if v > 0 else f'{t:.3f},0\n'
+                 for t, v in zip(times, values))
+
+
 def csv_text(times, values, name: str) -> str:
-  """``# time_s,<name>`` then one ``t,value`` row per frame (0 printed as 0)."""
-  return f'# time_s,{name}\n' + ''.join(
-      f'{t:.3f},{v:.3f}\n' if v > 0 else f'{t:.3f},0\n'
-      for t, v in zip(times, values))
+  """``# time_s,<name>`` then ``csv_rows``."""
+  return f'# time_s,{name}\n' + csv_rows(times, values)
 
 
 def _write_csv(path, times, values, name: str) -> None:
