@@ -39,7 +39,7 @@ class Interrupted(JaxMelodyError):
   """SIGINT/SIGTERM stopped a run after saving what it had reached."""
 
 
-def describe_os_error(error: OSError) -> str:
+def _describe_os_error(error: OSError) -> str:
   """``<path>: <reason>`` for an OSError, in the words of ``error:`` lines."""
   paths = [p for p in (error.filename, error.filename2) if p is not None]
   reason = error.strerror or str(error)
@@ -57,8 +57,9 @@ def exit_status(run: Callable[[], int], *,
   Returns:
     ``run()``'s status; 2 after ``error: <message>`` on stderr for a
     ``JaxMelodyError`` or an ``OSError`` (a file or folder that cannot be
-    read or written: no traceback, the path and the system's reason); 130 after ``stopped: <message>`` for ``Interrupted``
-    (a signal, what the run reached saved) or after
+    read or written: the path and the system's reason, no traceback); 130
+    after ``stopped: <message>`` for ``Interrupted`` (a signal, what the
+    run reached saved) or after
     ``error: interrupted: <interrupted>`` for a Ctrl-C.
   """
   try:
@@ -70,7 +71,7 @@ def exit_status(run: Callable[[], int], *,
     print(f'error: {e}', file=sys.stderr)
     return 2
   except OSError as e:
-    print(f'error: {describe_os_error(e)}', file=sys.stderr)
+    print(f'error: {_describe_os_error(e)}', file=sys.stderr)
     return 2
   except KeyboardInterrupt:
     print(f'error: interrupted: {interrupted}', file=sys.stderr)

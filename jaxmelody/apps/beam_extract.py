@@ -10,10 +10,11 @@ hdfs://), or a text file listing one per line. Outputs, in ``--output``:
   with one stem get ``<stem>-2``, ... in path order; a path matched twice is
   processed once);
 - ``summary.csv``: ``track,path,duration_s,melody_s,mean_voicing,error``
-  sorted by track; ``mean_voicing`` is the mean voicing probability of
-  the frames reported as melody, 1 - p(no melody) (not ``--confidence``'s
-  number, which depends on the decoding); a file that could not be processed is a
-  row with its ``error`` (the pipeline itself does not fail).
+  sorted by track; ``mean_voicing`` is the mean voicing probability,
+  1 - p(no melody), of the frames reported as melody (not ``--confidence``'s
+  number, which depends on the decoding); a file that could not be
+  processed is a row with its ``error`` (the pipeline itself does not
+  fail).
 
 Each worker loads and compiles the model once (``DoFn.setup``); clips come
 in batches (``beam.BatchElements``) and pad to the model's fixed lengths,

@@ -150,19 +150,18 @@ class InferenceModel:
     Afterwards no clip triggers a compile.
     """
     for length in self.pad_lengths:
-      x = np.zeros((1, FEATURES.n_bins, length, 3), np.float32)
-      jax.block_until_ready(self._forward(self.variables, x, np.int32(length),
-                                          self.bn_inference == 'batch'))
+      self.window_logits(
+          np.zeros((1, FEATURES.n_bins, length, 3), np.float32), length)
 
   def window_logits(self, x: np.ndarray, n_valid: int) -> np.ndarray:
     """Logits [L, 257] of one model input x [1, 256, L, 3] whose first
-    ``n_valid`` frames are real, with the running BatchNorm averages.
+    ``n_valid`` frames are real.
 
-    For callers that cut their own windows (a stream's fixed window): each
-    new L compiles once.
+    The one call of the jitted forward: clips go through it at the pad
+    lengths, a stream at its fixed window; each new L compiles once.
     """
     return np.asarray(self._forward(self.variables, x, np.int32(n_valid),
-                                    False))
+                                    self.bn_inference == 'batch'))
 
   def _pad_length(self, t: int) -> int:
     """The smallest pad length that holds t frames (t <= the largest)."""
@@ -176,8 +175,7 @@ class InferenceModel:
     t = cfp.shape[-1]
     x = np.zeros((1, FEATURES.n_bins, self._pad_length(t), 3), np.float32)
     x[0, :, :t] = network.cfp_to_input(cfp)
-    return np.asarray(self._forward(self.variables, x, np.int32(t),
-                                    self.bn_inference == 'batch'))[:t]
+    return self.window_logits(x, t)[:t]
 
   def _windows(self, t: int):
     """(lo, hi, start, stop) of each pass over a clip or piece of t frames.

@@ -259,9 +259,6 @@ def read_starts(workdir) -> list[dict[str, Any]]:
           if l.strip()]
 
 
-PRETRAINED_FILES = ('variables.msgpack', 'config.json', 'info.json')
-
-
 def export_pretrained(variables, config, out_dir, scores=None) -> None:
   """Writes a pretrained-model folder (see the module docstring).
 
@@ -279,17 +276,20 @@ def export_pretrained(variables, config, out_dir, scores=None) -> None:
   Raises:
     ConfigError: ``out_dir`` holds other files than a model folder's.
   """
-  out = pathlib.Path(out_dir)
-  if out.exists() and (not out.is_dir() or set(
-      p.name for p in out.iterdir()) - set(PRETRAINED_FILES)):
-    raise ConfigError(
-        f'{out_dir}: not replaced, it holds other files than a model '
-        f'folder ({", ".join(PRETRAINED_FILES)}); name a new folder')
   host = jax.tree.map(np.asarray, {'params': variables['params'],
                                    'batch_stats': variables['batch_stats']})
   info = {'git_commit': _git_commit(), 'scores': scores,
           'created': datetime.datetime.now(datetime.timezone.utc).isoformat()}
+  files = {'variables.msgpack': lambda: flax.serialization.to_bytes(host),
+           'config.json': lambda: config.to_json_best_effort(
+               indent=2).encode(),
+           'info.json': lambda: json.dumps(info, indent=2).encode()}
+  out = pathlib.Path(out_dir)
+  if out.exists() and (not out.is_dir() or set(
+      p.name for p in out.iterdir()) - set(files)):
+    raise ConfigError(
+        f'{out_dir}: not replaced, it holds other files than a model '
+        f'folder ({", ".join(files)}); name a new folder')
   with atomic.atomic_folder(out) as new:
-    (new / 'variables.msgpack').write_bytes(flax.serialization.to_bytes(host))
-    (new / 'config.json').write_text(config.to_json_best_effort(indent=2))
-    (new / 'info.json').write_text(json.dumps(info, indent=2))
+    for name, content in files.items():
+      (new / name).write_bytes(content())
