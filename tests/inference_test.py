@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import load_config
+from jaxmelody import default_config
 from jaxmelody import errors
 from jaxmelody.frontend import pitch
 from jaxmelody.inference import engine
@@ -173,6 +174,18 @@ def test_bad_settings_raise_config_error(smoke):
     engine.InferenceModel(config.model, variables, bn_inference='mean')
   with pytest.raises(errors.ConfigError, match='pad_lengths'):
     engine.InferenceModel(config.model, variables, pad_lengths=(8,))
+
+
+def test_unset_settings_are_default_configs(smoke):
+  """The constructor owns no default of its own: default_config.py does."""
+  _, _, variables, _ = smoke
+  config = default_config.get_config()
+  config.model = load_config('smoke').model  # a small model, default eval
+  settings = lambda m: (m.pad_lengths, m.piece_frames, m.bn_inference)
+  unset = settings(engine.InferenceModel(config.model, variables))
+  assert unset == (tuple(sorted(config.eval.pad_lengths)),
+                   config.eval.piece_frames, config.model.bn_inference)
+  assert unset == settings(engine.from_config(config, variables))
 
 
 def test_resolve_variables(smoke, tmp_path):

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmelody import default_config
 from jaxmelody import errors
 from jaxmelody.frontend.feature_config import FEATURES
 from jaxmelody.frontend import pitch
@@ -58,8 +59,8 @@ class InferenceModel:
       compiled input shape); tests use it to check there are no recompiles.
   """
 
-  def __init__(self, model_config, variables, *, pad_lengths=(512, 1024),
-               piece_frames: int = 0, bn_inference: str = 'running',
+  def __init__(self, model_config, variables, *, pad_lengths=None,
+               piece_frames: int | None = None, bn_inference: str | None = None,
                reference: bool = False):
     """Builds the model and places the variables on the device.
 
@@ -75,6 +76,9 @@ class InferenceModel:
       bn_inference: 'running' (BatchNorm running averages) or 'batch' (the
         statistics of the piece being processed, as the released code; a
         piece longer than the largest pad length takes each window's own).
+        For these three, None takes ``default_config.py``'s value
+        (``config.eval.pad_lengths``, ``config.eval.piece_frames``,
+        ``config.model.bn_inference``), the one place they are set.
       reference: run the flax module (BatchNorm outputs masked) in 'running'
         mode too instead of the folded forward: the reference the tests
         compare the folded forward with; same logits to float32 rounding,
@@ -83,6 +87,13 @@ class InferenceModel:
     Raises:
       errors.ConfigError: for an unknown mode or unusable lengths.
     """
+    defaults = default_config.get_config()
+    if pad_lengths is None:
+      pad_lengths = defaults.eval.pad_lengths
+    if piece_frames is None:
+      piece_frames = defaults.eval.piece_frames
+    if bn_inference is None:
+      bn_inference = defaults.model.bn_inference
     if bn_inference not in BN_MODES:
       raise errors.ConfigError(f'config.model.bn_inference: {bn_inference!r} '
                                f'is not one of {BN_MODES}')
