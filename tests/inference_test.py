@@ -179,12 +179,14 @@ def test_bad_settings_raise_config_error(smoke):
 def test_unset_settings_are_default_configs(smoke):
   """The constructor owns no default of its own: default_config.py does."""
   _, _, variables, _ = smoke
+  defaults = default_config.get_config()
   config = default_config.get_config()
   config.model = load_config('smoke').model  # a small model, default eval
+  config.model.bn_inference = defaults.model.bn_inference
   settings = lambda m: (m.pad_lengths, m.piece_frames, m.bn_inference)
   unset = settings(engine.InferenceModel(config.model, variables))
-  assert unset == (tuple(sorted(config.eval.pad_lengths)),
-                   config.eval.piece_frames, config.model.bn_inference)
+  assert unset == (tuple(sorted(defaults.eval.pad_lengths)),
+                   defaults.eval.piece_frames, defaults.model.bn_inference)
   assert unset == settings(engine.from_config(config, variables))
 
 

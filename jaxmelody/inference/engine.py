@@ -87,13 +87,14 @@ class InferenceModel:
     Raises:
       errors.ConfigError: for an unknown mode or unusable lengths.
     """
-    defaults = default_config.get_config()
-    if pad_lengths is None:
-      pad_lengths = defaults.eval.pad_lengths
-    if piece_frames is None:
-      piece_frames = defaults.eval.piece_frames
-    if bn_inference is None:
-      bn_inference = defaults.model.bn_inference
+    if None in (pad_lengths, piece_frames, bn_inference):
+      defaults = default_config.get_config()  # only when a setting is unset
+      if pad_lengths is None:
+        pad_lengths = defaults.eval.pad_lengths
+      if piece_frames is None:
+        piece_frames = defaults.eval.piece_frames
+      if bn_inference is None:
+        bn_inference = defaults.model.bn_inference
     if bn_inference not in BN_MODES:
       raise errors.ConfigError(f'config.model.bn_inference: {bn_inference!r} '
                                f'is not one of {BN_MODES}')
