@@ -9,10 +9,11 @@
 # MODEL: the row, dense10, dense20, densenet or da_reversed;
 # CHECKPOINT: a workdir, checkpoint folder or exported folder (empty or
 # omitted: the bundled model, which only dense10 has); CONFIG: default
-# configs/MODEL.py. Environment: OUT (default /tmp/jaxmelody_table3; kept
-# between models, so the table grows), PROTOCOLS (default "ours paper").
+# configs/MODEL.py. Environment: OUT (default training_runs/table3, where
+# the per-clip scores are committed, so the table grows model by model and
+# across machines), PROTOCOLS (default "ours paper").
 # Print the table again without evaluating:
-#   python scripts/protocol_table.py --table3 /tmp/jaxmelody_table3
+#   python scripts/protocol_table.py --table3 training_runs/table3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $# -lt 1 || $# -gt 3 ]]; then
@@ -27,7 +28,7 @@ if [[ ! -f ${config%%:*} ]]; then
   echo "$config: no such config file (give CONFIG for model $model)" >&2
   exit 2
 fi
-out=${OUT:-/tmp/jaxmelody_table3}
+out=${OUT:-training_runs/table3}
 protocols=${PROTOCOLS:-ours paper}
 # Checked first: a typo must not surface after a long first eval.
 for protocol in $protocols; do
