@@ -82,18 +82,13 @@ def main():
            f'Machine: {machine_info()}  ',
            f'Load average before: {load_avg()}  ']
   extra = ['--steps', str(args.steps)] + (['--quick'] if args.quick else [])
-  runs = {m: [] for m in models}
-  for round_ in range(max(1, args.rounds)):
-    for model in models if round_ % 2 == 0 else models[::-1]:
-      r = train_speed.run_variant('fast', args.steps, args.quick,
-                                  module='benchmarks.model_train_speed',
-                                  extra=['--model', model, *extra])
-      runs[model].append(r)
-      steps = ', '.join(f'{s:.2f}' for s in r['steps_s'])
-      print(f'{model}: compile {r["compile_s"]:.1f} s, steps [{steps}] s '
-            f'-> {r["frames_per_s_per_device"]:.0f} frames/s per device',
-            flush=True)
-  rows = {m: train_speed.pooled(rs) for m, rs in runs.items()}
+  rows = train_speed.alternating_rounds(
+      models, args.rounds,
+      lambda model: train_speed.run_variant(
+          'fast', args.steps, args.quick,
+          module='benchmarks.model_train_speed',
+          extra=['--model', model, *extra]),
+      lambda model, r: '')
   first = rows[models[0]]
   batch = '2 x 32' if args.quick else '16 x 256'
   lines += [

@@ -158,6 +158,26 @@ def run_variant(name: str, steps: int, quick: bool,
   return json.loads(lines[-1][len('RESULT '):])
 
 
+def alternating_rounds(names, rounds: int, measure_one, label) -> dict:
+  """Measures each name ``rounds`` times, forward then backward order
+  (A B C C B A ...), so a machine that speeds up or slows down during the
+  run favours none; prints each measurement as ``label(name, result)``.
+
+  Returns:
+    {name: its rounds pooled (``pooled``)}, in the order of ``names``.
+  """
+  runs = {name: [] for name in names}
+  for round_ in range(max(1, rounds)):
+    for name in names if round_ % 2 == 0 else names[::-1]:
+      r = measure_one(name)
+      runs[name].append(r)
+      steps = ', '.join(f'{s:.2f}' for s in r['steps_s'])
+      print(f'{name}: compile {r["compile_s"]:.1f} s, steps [{steps}] s -> '
+            f'{r["frames_per_s_per_device"]:.0f} frames/s per device'
+            f'{label(name, r)}', flush=True)
+  return {name: pooled(rs) for name, rs in runs.items()}
+
+
 def pooled(results: list[dict]) -> dict:
   """One variant's rounds as one result: the median over all timed steps,
   the first round's compile time, each round's frames/s."""
@@ -198,16 +218,10 @@ def main():
           f'{" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""}`  ',
           f'Machine: {machine_info()}  ',
           f'Load average before: {load_avg()}  ']
-  runs = {name: [] for name in names}
-  for round_ in range(max(1, args.rounds)):
-    for name in names if round_ % 2 == 0 else names[::-1]:
-      r = run_variant(name, args.steps, args.quick)
-      runs[name].append(r)
-      steps = ', '.join(f'{s:.2f}' for s in r['steps_s'])
-      print(f'{name}: compile {r["compile_s"]:.1f} s, steps [{steps}] s -> '
-            f'{r["frames_per_s_per_device"]:.0f} frames/s per device '
-            f'(malloc {r["malloc"]}; loss {r["loss"]:.3f})', flush=True)
-  rows = {name: pooled(rs) for name, rs in runs.items()}
+  rows = alternating_rounds(
+      names, args.rounds,
+      lambda name: run_variant(name, args.steps, args.quick),
+      lambda name, r: f' (malloc {r["malloc"]}; loss {r["loss"]:.3f})')
   first = rows[names[0]]
   batch = '2 x 32' if args.quick else '16 x 256'
   lines = head + [
